@@ -35,16 +35,16 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
 def servers(pki: TestPKI) -> Iterator[dict[str, Listener]]:
     app = Starlette(routes=[Route("/whoami", whoami)])
     mutual = Listener(
-        "mutual", HOST, app, server_context(pki.leaf(HOST), pki.root_pem, require_client_cert=True)
+        "mutual", HOST, app, server_context(pki.leaf(HOST), pki.root_pem, client_cert="required")
     )
     wrong = Listener(
         "wrong",
         HOST,
         app,
-        server_context(pki.leaf("elders.straat.test"), pki.root_pem, require_client_cert=False),
+        server_context(pki.leaf("elders.straat.test"), pki.root_pem, client_cert="none"),
     )
     legacy_ctx = server_context(
-        pki.leaf(HOST), pki.root_pem, require_client_cert=True, minimum_version=ssl.TLSVersion.TLSv1
+        pki.leaf(HOST), pki.root_pem, client_cert="required", minimum_version=ssl.TLSVersion.TLSv1
     )
     legacy_ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     legacy = Listener("legacy", HOST, app, legacy_ctx)  # control: a server that does allow old TLS

@@ -119,7 +119,9 @@ class ServerGroup:
         if failure is not None:
             raise RuntimeError("straat servers failed") from failure
 
-    def call_soon(self, fn: Callable[[], Any]) -> None:
-        """Run ``fn`` on the servers' event loop (for state changes that must not race a request)."""
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(fn)
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The servers' event loop, for running client code beside them (``run_coroutine_threadsafe``)."""
+        if self._loop is None:
+            raise RuntimeError("the server group is not running")
+        return self._loop

@@ -13,7 +13,7 @@ import asyncio
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography import x509
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -23,20 +23,24 @@ from validatiestraat.pki import CertFiles
 MIN_VERSION = ssl.TLSVersion.TLSv1_2
 
 
+ClientCert = Literal["none", "optional", "required"]
+_VERIFY = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
+
+
 def server_context(
     cert: CertFiles,
     trust: Path,
     *,
-    require_client_cert: bool,
+    client_cert: ClientCert,
     minimum_version: ssl.TLSVersion = MIN_VERSION,
 ) -> ssl.SSLContext:
-    """A server context: our certificate, TLS ≥ 1.2, and on the backchannel a client certificate that
-    chains to ``trust``."""
+    """A server context: our certificate, TLS ≥ 1.2, and a client certificate chaining to ``trust`` that is
+    required (backchannel), optional (checked by the app where needed) or not asked for (front channel)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = minimum_version
     ctx.load_cert_chain(cert.cert, cert.key)
-    if require_client_cert:
-        ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.verify_mode = _VERIFY[client_cert]
+    if client_cert != "none":
         ctx.load_verify_locations(trust)
     return ctx
 
