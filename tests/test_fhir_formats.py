@@ -32,6 +32,7 @@ def test_round_trip_every_resource(resources: list[dict]) -> None:
     for r in resources:
         assert from_xml(to_xml(r)) == r, r["id"]
         assert from_json(to_json(r)) == r
+        get_fhir_model_class(r["resourceType"]).model_validate(r)  # the test data itself is valid R4(B)
 
 
 def test_bundle_round_trip_and_element_order(resources: list[dict]) -> None:
@@ -68,8 +69,10 @@ def test_primitive_extensions_types_and_narrative() -> None:
 
 
 def test_decimals_keep_integers_integral() -> None:
-    xml = b'<Medication xmlns="http://hl7.org/fhir"><amount><numerator><value value="4"/></numerator>' \
-          b'<denominator><value value="0.5"/></denominator></amount></Medication>'
+    xml = (
+        b'<Medication xmlns="http://hl7.org/fhir"><amount><numerator><value value="4"/></numerator>'
+        b'<denominator><value value="0.5"/></denominator></amount></Medication>'
+    )
     r = from_xml(xml)
     assert r["amount"]["numerator"]["value"] == 4 and isinstance(r["amount"]["numerator"]["value"], int)
     assert r["amount"]["denominator"]["value"] == 0.5

@@ -193,8 +193,10 @@ def test_empty_result_has_no_entry(store: Store) -> None:
     ],
 )
 def test_bad_syntax_is_400_invalid(store: Store, name: str, value: str) -> None:
-    rt = "MedicationDispense" if name == "whenhandedover" else (
-        "MedicationAdministration" if name == "effective-time" else "MedicationRequest"
+    rt = (
+        "MedicationDispense"
+        if name == "whenhandedover"
+        else ("MedicationAdministration" if name == "effective-time" else "MedicationRequest")
     )
     with pytest.raises(SearchError) as e:
         run(store, rt, (name, value))

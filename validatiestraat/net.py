@@ -9,6 +9,7 @@ reaches a vendor's real endpoint.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Mapping
 
@@ -50,7 +51,11 @@ def client(
     limits: httpx.Limits | None = None,
 ) -> httpx.AsyncClient:
     """An async HTTP client for the straat: ``ssl_context`` decides trust and the client certificate."""
-    inner = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits or httpx.Limits())
+    inner = httpx.AsyncHTTPTransport(
+        verify=ssl_context,
+        limits=limits or httpx.Limits(),
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+    )
     return httpx.AsyncClient(
         transport=ResolvingTransport(hosts or {}, inner),
         timeout=timeout,

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from validatiestraat.fhir.formats import JSON_MEDIA_TYPE, to_json
 from validatiestraat.fhir.outcome import operation_outcome
 from validatiestraat.fhir.store import Store
 
@@ -23,9 +24,14 @@ def create_app(store: Store) -> Starlette:
         patient_id = request.path_params["patient_id"]
         if store.patient(patient_id) is None:
             return JSONResponse(operation_outcome("not-found", "unknown patient"), status_code=404)
-        keys = sorted(store.reachable(patient_id))
-        entries = [{"resource": store.get(t, i)} for t, i in keys if store.get(t, i) is not None]
-        return JSONResponse({"resourceType": "Bundle", "type": "collection", "entry": entries})
+        base = str(request.base_url).rstrip("/")
+        entries = [
+            {"fullUrl": f"{base}/{t}/{i}", "resource": r}
+            for t, i in sorted(store.reachable(patient_id))
+            if (r := store.get(t, i)) is not None
+        ]
+        bundle = {"resourceType": "Bundle", "type": "collection", **({"entry": entries} if entries else {})}
+        return Response(to_json(bundle), media_type=JSON_MEDIA_TYPE)
 
     return Starlette(
         routes=[

@@ -88,9 +88,7 @@ def duration(quantity: dict[str, Any] | None) -> timedelta | relativedelta | Non
     return make(quantity["value"]) if make else None
 
 
-def of_period(
-    period: dict[str, Any], length: timedelta | relativedelta | None = None
-) -> DateRange:
+def of_period(period: dict[str, Any], length: timedelta | relativedelta | None = None) -> DateRange:
     """A Period as a range; with ``length`` a missing end is start + length (a missing start end − length).
     An open side stays open."""
     start = parse(period["start"]) if isinstance(period.get("start"), str) else None

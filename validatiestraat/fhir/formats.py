@@ -9,7 +9,7 @@ used for serving. Decimals become ``int``/``float`` (trailing zeros of a decimal
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -38,11 +38,15 @@ class _Table:
         self.primitives: dict[str, str] = dict(data["primitives"])
         self.resources: frozenset[str] = frozenset(data["resources"])
         self.ordered: dict[str, tuple[_Element, ...]] = {
-            t: tuple(_Element(n, ty, bool(r), bool(a)) for n, ty, r, a in rows)
-            for t, rows in data["types"].items()
+            t: tuple(_Element(n, ty, bool(r), bool(a)) for n, ty, r, a in rows) for t, rows in data["types"].items()
         }
         self.by_name: dict[str, dict[str, _Element]] = {
             t: {e.name: e for e in rows} for t, rows in self.ordered.items()
+        }
+        # JSON key ("name" or "_name") -> (position, element): lets the writer visit only the keys present
+        self.position: dict[str, dict[str, tuple[int, _Element]]] = {
+            t: {k: (i, e) for i, e in enumerate(rows) for k in (e.name, f"_{e.name}")}
+            for t, rows in self.ordered.items()
         }
 
 
@@ -183,36 +187,40 @@ def _add_resource(parent: etree._Element | None, resource: Mapping[str, Any]) ->
         raise ValueError(f"unknown resourceType {rt!r}")
     tag = f"{{{FHIR_NS}}}{rt}"
     elem = etree.Element(tag, nsmap={None: FHIR_NS}) if parent is None else etree.SubElement(parent, tag)
-    _add_children(elem, rt, resource, skip={"resourceType"})
+    _add_children(elem, rt, resource, skip="resourceType")
     return elem
 
 
-def _add_children(elem: etree._Element, type_name: str, data: Mapping[str, Any], skip: Iterable[str] = ()) -> None:
-    table = _table()
-    rows = table.ordered.get(type_name)
-    if rows is None:
+def _add_children(elem: etree._Element, type_name: str, data: Mapping[str, Any], skip: str = "") -> None:
+    positions = _table().position.get(type_name)
+    if positions is None:
         raise ValueError(f"unknown FHIR type {type_name}")
-    known = {e.name for e in rows} | {f"_{e.name}" for e in rows} | set(skip)
-    unknown = [k for k in data if k not in known]
-    if unknown:
-        raise ValueError(f"unknown element(s) {unknown} in {type_name}")
-    for e in rows:
-        if e.attribute:
-            if e.name in data:
-                elem.set(e.name, _xml_value(data[e.name]))
-            continue
+    present: dict[int, _Element] = {}
+    for key in data:
+        found = positions.get(key)
+        if found is None:
+            if key == skip:
+                continue
+            raise ValueError(f"unknown element {key!r} in {type_name}")
+        present[found[0]] = found[1]
+    for _, e in sorted(present.items()):
         value, extra = data.get(e.name), data.get(f"_{e.name}")
+        if e.attribute:
+            if value is not None:
+                elem.set(e.name, _xml_value(value))
+            continue
         if value is None and extra is None:
             continue
         if e.repeats != isinstance(value if value is not None else extra, list):
             shape = "an array" if e.repeats else "a single value"
             raise ValueError(f"{type_name}.{e.name} must be {shape}")
-        values = value if e.repeats and isinstance(value, list) else [value]
-        extras = extra if e.repeats and isinstance(extra, list) else [extra]
+        if not e.repeats:
+            _add_one(elem, e, value, extra)
+            continue
+        values = value if isinstance(value, list) else []
+        extras = extra if isinstance(extra, list) else []
         for i in range(max(len(values), len(extras))):
-            v = values[i] if i < len(values) else None
-            x = extras[i] if i < len(extras) else None
-            _add_one(elem, e, v, x)
+            _add_one(elem, e, values[i] if i < len(values) else None, extras[i] if i < len(extras) else None)
 
 
 def _add_one(parent: etree._Element, e: _Element, value: Any, extra: Any) -> None:
@@ -268,7 +276,7 @@ _FORMAT_PARAM = {
 
 
 def negotiate(format_param: str | None, accept: str | None) -> Format:
-    """``_format`` wins over ``Accept``; the first recognised Accept type (by q, then order) decides; json by default."""
+    """``_format`` wins over ``Accept``; the best recognised Accept type (q, then order) decides; else json."""
     if format_param:
         fmt = _FORMAT_PARAM.get(format_param.split(";")[0].strip().lower())
         if fmt:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,7 +42,7 @@ class SearchError(Exception):
         self.diagnostics = diagnostics
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(expression: str) -> Any:
     return fhirpath_compile(expression, models["r4"])
 

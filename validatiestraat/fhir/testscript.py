@@ -67,6 +67,8 @@ class SearchOperation:
 
 @dataclass(frozen=True)
 class TestScriptCase:
+    __test__ = False  # not a pytest class
+
     id: str
     title: str
     path: Path

@@ -1,0 +1,3 @@
+from validatiestraat.cli import main
+
+main()
