@@ -359,3 +359,40 @@ def test_fifty_concurrent_collect_flows(straat: Straat, store: Store) -> None:
                 for e in r.bundle.get("entry", [])
                 if e["resource"]["resourceType"] == "Patient"
             )
+
+
+# -- lists ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("fault", "kind"), [("stelselnode.replay_list", "replay"), ("stelselnode.invalid_list", "schema")]
+)
+def test_parties_keep_their_lists_when_the_stelselnode_serves_an_old_or_invalid_one(
+    straat: Straat, fault: str, kind: str
+) -> None:
+    straat.stelselnode.set_whitelist([*straat.stelselnode.whitelist.nodes])  # publish a second version
+    straat.pgo_lists.invalidate()
+    held = straat.run(straat.pgo_lists.fresh()).whitelist
+    assert held is not None and held.volgnummer == straat.stelselnode.whitelist.volgnummer
+    straat.stelselnode.enable_fault(fault)
+    try:
+        straat.pgo_lists.invalidate()
+        cache = straat.run(straat.pgo_lists.fresh())
+        assert cache.whitelist == held  # still the newest valid list
+        assert kind in straat.pgo_lists.errors["whitelist"]
+    finally:
+        straat.stelselnode.disable_fault(fault)
+        straat.pgo_lists.invalidate()
+    straat.run(straat.pgo_lists.fresh())
+    assert straat.pgo_lists.errors == {}
+
+
+def test_the_pgo_refuses_a_dva_host_that_is_not_on_the_whitelist(straat: Straat, store: Store) -> None:
+    nodes = straat.stelselnode.whitelist.nodes
+    try:
+        straat.stelselnode.set_whitelist([n for n in nodes if n != DVA])
+        straat.pgo_lists.invalidate()
+        with pytest.raises(PGOError, match="whitelist"):
+            straat.run(straat.collect(store.patients[0].bsn))
+    finally:
+        straat.stelselnode.set_whitelist(nodes)
+        straat.pgo_lists.invalidate()
+        straat.dva_lists.invalidate()
