@@ -17,7 +17,7 @@ from validatiestraat.fhir.formats import (
     to_json,
     to_xml,
 )
-from validatiestraat.fhir.testscript import expand_dates
+from validatiestraat.fhir.tdates import expand
 
 MINI = Path(__file__).parent / "data" / "mini"
 T = date(2025, 3, 14)
@@ -128,7 +128,7 @@ def test_nictiz_fixtures_round_trip_and_validate() -> None:
     files = sorted(fixtures.glob("*.xml"))
     assert files
     for path in files:
-        r = from_xml(expand_dates(path.read_text(encoding="utf-8"), T).encode())
+        r = from_xml(expand(path.read_text(encoding="utf-8"), T).encode())
         assert from_xml(to_xml(r)) == r, path.name
         assert json.loads(to_json(r)) == r
         get_fhir_model_class(r["resourceType"]).model_validate(r)

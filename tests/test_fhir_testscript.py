@@ -6,11 +6,11 @@ from fhirpathpy.models import models
 
 from mock_providers.his.dataset import load_dataset
 from validatiestraat.fhir.search import search
+from validatiestraat.fhir.tdates import expand
 from validatiestraat.fhir.testscript import (
     PROFILE_SKIP_REASON,
     Assert,
     evaluate,
-    expand_dates,
     load_testscript,
 )
 
@@ -31,7 +31,7 @@ def test_load_substitutes_variables_dates_and_headers() -> None:
 
 
 def test_expand_dates_accepts_spacing_variants() -> None:
-    assert expand_dates("${DATE, T, D,-1} ${DATE,T,M,+1} ${DATE, T, Y, -1}", T) == "2025-03-13 2025-04-14 2024-03-14"
+    assert expand("${DATE, T, D,-1} ${DATE,T,M,+1} ${DATE, T, Y, -1}", T) == "2025-03-13 2025-04-14 2024-03-14"
 
 
 def test_evaluate_against_our_search() -> None:

@@ -65,9 +65,7 @@ def make_whitelist(*nodes: str, volgnummer: int = 1) -> Whitelist:
 
 
 def make_gnl(volgnummer: int = 1, **names: str) -> Gegevensdienstnamenlijst:
-    return Gegevensdienstnamenlijst(
-        T0, volgnummer, names or {"99999": "Medicatiegegevens", "42": "Één dienst"}
-    )
+    return Gegevensdienstnamenlijst(T0, volgnummer, names or {"99999": "Medicatiegegevens", "42": "Één dienst"})
 
 
 ALL_SAMPLES = [make_zal(), make_ocl(), make_whitelist(), make_gnl()]
@@ -188,9 +186,7 @@ def test_malformed_xml_is_classified_with_line() -> None:
 
 
 def test_doctype_is_refused() -> None:
-    data = to_xml(make_whitelist()).replace(
-        b"?>\n", b'?>\n<!DOCTYPE Whitelist [<!ENTITY x "dva.straat.test">]>\n', 1
-    )
+    data = to_xml(make_whitelist()).replace(b"?>\n", b'?>\n<!DOCTYPE Whitelist [<!ENTITY x "dva.straat.test">]>\n', 1)
     assert rejected(data, "whitelist").kind == "xml"
 
 
@@ -200,9 +196,7 @@ def test_wrong_namespace_and_wrong_root() -> None:
     assert error.kind == "root" and error.line == 2 and "release3" in error.message
     error = rejected(to_xml(make_ocl()), "zal")
     assert error.kind == "root" and "OAuthclientlist" in error.message
-    no_ns = to_xml(make_whitelist()).replace(
-        b' xmlns="xmlns://afsprakenstelsel.medmij.nl/whitelist/release2/"', b""
-    )
+    no_ns = to_xml(make_whitelist()).replace(b' xmlns="xmlns://afsprakenstelsel.medmij.nl/whitelist/release2/"', b"")
     assert rejected(no_ns, "whitelist").kind == "root"
 
 
@@ -229,9 +223,7 @@ def test_volgnummer_must_be_positive(number: bytes) -> None:
     ("model", "constraint"),
     [
         (
-            make_zal(
-                Zorgaanbieder("dubbel@medmij", (service(),)), Zorgaanbieder("dubbel@medmij", (service(),))
-            ),
+            make_zal(Zorgaanbieder("dubbel@medmij", (service(),)), Zorgaanbieder("dubbel@medmij", (service(),))),
             "UniekeZorgaanbiedernaam",
         ),
         (
@@ -293,9 +285,7 @@ def test_bad_zorgaanbiedernaam_is_refused(name: str) -> None:
     assert rejected(make_zal(Zorgaanbieder(name, (service(),)))).kind == "schema"
 
 
-@pytest.mark.parametrize(
-    "host", ["PGO.straat.test", "pgo", "pgo.straat.test.", "-pgo.straat.test", "pgo..test"]
-)
+@pytest.mark.parametrize("host", ["PGO.straat.test", "pgo", "pgo.straat.test.", "-pgo.straat.test", "pgo..test"])
 def test_bad_hostnames_are_refused(host: str) -> None:
     assert rejected(make_ocl(OAuthclient(host, "Een PGO"))).kind == "schema"
     assert rejected(make_whitelist(host)).kind == "schema"

@@ -141,9 +141,7 @@ def test_app_index_and_unknown_files(client: Client) -> None:
     assert client.post("/MedMij_Whitelist.xml").status_code == 405
 
 
-def test_served_volgnummer_follows_changes_and_a_consumer_keeps_up(
-    state: StelselnodeState, client: Client
-) -> None:
+def test_served_volgnummer_follows_changes_and_a_consumer_keeps_up(state: StelselnodeState, client: Client) -> None:
     consumer = ListCache()
     assert consumer.accept_xml("ocl", client.get("/MedMij_OAuthclientlist.xml").content)
     state.add_oauth_client(OAuthclient("pgo2.straat.test", "Tweede PGO"))

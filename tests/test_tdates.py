@@ -11,6 +11,6 @@ def test_days_months_years_and_clamping() -> None:
 
 
 def test_text_without_placeholders_is_unchanged() -> None:
-    text = "<start value=\"2024-02-29\"/> ${NOT, A, PLACEHOLDER}"
+    text = '<start value="2024-02-29"/> ${NOT, A, PLACEHOLDER}'
     assert not has_placeholders(text)
     assert expand(text, T) == text

@@ -34,9 +34,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
 @pytest.fixture(scope="module")
 def servers(pki: TestPKI) -> Iterator[dict[str, Listener]]:
     app = Starlette(routes=[Route("/whoami", whoami)])
-    mutual = Listener(
-        "mutual", HOST, app, server_context(pki.leaf(HOST), pki.root_pem, client_cert="required")
-    )
+    mutual = Listener("mutual", HOST, app, server_context(pki.leaf(HOST), pki.root_pem, client_cert="required"))
     wrong = Listener(
         "wrong",
         HOST,
@@ -72,9 +70,7 @@ def test_mutual_tls_shows_the_peer_to_the_app(pki: TestPKI, servers: dict[str, L
 
 
 @pytest.mark.parametrize("kind", ["none", "rogue", "expired"])
-def test_backchannel_refuses_bad_client_certificates(
-    pki: TestPKI, servers: dict[str, Listener], kind: str
-) -> None:
+def test_backchannel_refuses_bad_client_certificates(pki: TestPKI, servers: dict[str, Listener], kind: str) -> None:
     cert = {
         "none": None,
         "rogue": pki.rogue_leaf("pgo.straat.test"),
@@ -86,9 +82,7 @@ def test_backchannel_refuses_bad_client_certificates(
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
-def test_old_tls_versions_are_refused(
-    pki: TestPKI, servers: dict[str, Listener], version: ssl.TLSVersion
-) -> None:
+def test_old_tls_versions_are_refused(pki: TestPKI, servers: dict[str, Listener], version: ssl.TLSVersion) -> None:
     ctx = client_context(pki.root_pem, pki.leaf("pgo.straat.test"))
     ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # let the client offer the old protocol at all
     ctx.minimum_version = version
@@ -100,18 +94,14 @@ def test_old_tls_versions_are_refused(
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
-def test_tls_12_and_13_are_served(
-    pki: TestPKI, servers: dict[str, Listener], version: ssl.TLSVersion
-) -> None:
+def test_tls_12_and_13_are_served(pki: TestPKI, servers: dict[str, Listener], version: ssl.TLSVersion) -> None:
     ctx = client_context(pki.root_pem, pki.leaf("pgo.straat.test"))
     ctx.minimum_version = ctx.maximum_version = version
     r = get(servers["mutual"], ctx)
     assert r.json()["tls"]["tls_version"] == {"TLSv1_2": "TLSv1.2", "TLSv1_3": "TLSv1.3"}[version.name]
 
 
-def test_client_refuses_a_server_certificate_for_another_hostname(
-    pki: TestPKI, servers: dict[str, Listener]
-) -> None:
+def test_client_refuses_a_server_certificate_for_another_hostname(pki: TestPKI, servers: dict[str, Listener]) -> None:
     with pytest.raises(httpx.ConnectError, match=r"(?i)hostname|certificate"):
         get(servers["wrong"], client_context(pki.root_pem))
 

@@ -150,9 +150,7 @@ def _leaf_cert(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
             critical=False,
         )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
         .sign(issuer_key, hashes.SHA256())
     )
 
@@ -251,9 +249,7 @@ class TestPKI:
         *,
         expired: bool,
     ) -> CertFiles:
-        files = CertFiles(
-            self.directory / f"{prefix}{hostname}.crt", self.directory / f"{prefix}{hostname}.key"
-        )
+        files = CertFiles(self.directory / f"{prefix}{hostname}.crt", self.directory / f"{prefix}{hostname}.key")
         if files.key.exists() and (files.cert.exists() and (expired or _still_valid(files.cert))):
             return files
         with self._locked():

@@ -196,9 +196,7 @@ class AuthorizationServer:
         session = self._session(request.query_params.get("session", ""))
         if session is None or session.patient_id is None:
             return error_page("Sessie verlopen", "Deze toestemmingssessie is onbekend of verlopen.")
-        services = "".join(
-            f"<li>{escape(self.config.service_names[s])}</li>" for s in session.scope.service_ids
-        )
+        services = "".join(f"<li>{escape(self.config.service_names[s])}</li>" for s in session.scope.service_ids)
         body = (
             f'<p><strong class="client">{escape(session.client.organisation_name)}</strong> vraagt uw '
             f"toestemming om deze gegevens op te halen bij {escape(self.config.provider)}:</p><ul>{services}</ul>"

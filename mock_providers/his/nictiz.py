@@ -13,7 +13,7 @@ from pathlib import Path
 
 from validatiestraat.fhir.formats import from_xml
 from validatiestraat.fhir.store import PatientEntry, Store
-from validatiestraat.fhir.testscript import expand_dates
+from validatiestraat.fhir.tdates import expand
 
 
 def _display_name(patient: dict) -> str:
@@ -31,7 +31,7 @@ def load_nictiz(fixtures_dir: Path, tokens_json: Path, t: date) -> Store:
     store = Store()
     for path in sorted(Path(fixtures_dir).glob("*.xml")):
         try:
-            store.add(from_xml(expand_dates(path.read_text(encoding="utf-8"), t).encode("utf-8")))
+            store.add(from_xml(expand(path.read_text(encoding="utf-8"), t).encode("utf-8")))
         except ValueError as e:
             raise ValueError(f"{path.name}: {e}") from e
     for entry in json.loads(Path(tokens_json).read_text(encoding="utf-8")):

@@ -14,7 +14,8 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
-PLACEHOLDER = re.compile(r"\$\{DATE, T, ([YMD]), ([+-]?\d+)\}")
+# spacing varies in the wild (the Nictiz scripts write ``${DATE, T, D,-7}``), so it is free here
+PLACEHOLDER = re.compile(r"\$\{\s*DATE\s*,\s*T\s*,\s*([YMD])\s*,\s*([+-]?\d+)\s*\}")
 _UNITS = {"Y": "years", "M": "months", "D": "days"}
 
 

@@ -24,15 +24,9 @@ from lxml import etree
 from validatiestraat.fhir.tdates import expand
 
 NS = {"f": "http://hl7.org/fhir"}
-_LOOSE_DATE = re.compile(r"\$\{\s*DATE\s*,\s*T\s*,\s*([YMD])\s*,\s*([+-]?\d+)\s*\}")
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
 Outcome = Literal["passed", "failed", "skipped"]
 PROFILE_SKIP_REASON = "profile validation not available yet"
-
-
-def expand_dates(text: str, t: date) -> str:
-    """Expand ``${DATE, T, unit, n}`` placeholders, also the spacing variants the scripts use (``D,-7``)."""
-    return expand(_LOOSE_DATE.sub(r"${DATE, T, \1, \2}", text), t)
 
 
 @dataclass(frozen=True)
@@ -103,7 +97,7 @@ def _substitute(text: str, variables: Mapping[str, str], t: date) -> str:
         return variables.get(name, m[0])
 
     for _ in range(3):  # defaults may refer to other variables or to ${UUID}
-        text = _VARIABLE.sub(one, expand_dates(text, t))
+        text = _VARIABLE.sub(one, expand(text, t))
     return text
 
 
