@@ -20,9 +20,11 @@ reference PGO run on one event loop in a background thread; :meth:`Straat.run` e
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+import httpx
 
 from mock_providers.digid.app import DigidState, Person
 from mock_providers.digid.app import create_app as digid_app
@@ -33,6 +35,7 @@ from mock_providers.pgo.client import Collection, ReferencePGO
 from mock_providers.stelselnode.app import create_app as stelselnode_app
 from mock_providers.stelselnode.state import StelselnodeState
 from validatiestraat import net
+from validatiestraat.evidence.recorder import Recorder
 from validatiestraat.fhir.store import Store
 from validatiestraat.medmij.listclient import ListClient
 from validatiestraat.medmij.lists import Gegevensdienst, OAuthclient, Zorgaanbieder
@@ -78,8 +81,10 @@ class Straat:
         pki: TestPKI | None = None,
         address: str = "127.0.0.1",
         list_max_age: float = 60.0,
+        recorder: Recorder | None = None,
     ) -> None:
         self.store = store
+        self.recorder = recorder
         self.pki = pki or TestPKI()
         self.hosts = {h: address for h in (STELSELNODE, DIGID, HIS, DVA, PGO)}
         sockets = {name: bind(address) for name in _LISTENERS}
@@ -111,10 +116,13 @@ class Straat:
             allowed_return_origins={o["dva-front"]},
             allowed_resolvers={DVA},
         )
+        def tap(sender: str) -> Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None:
+            return None if recorder is None else lambda inner: recorder.transport(inner, sender)
+
         self._clients = [
             net.client(client_context(root, self.pki.leaf(DVA)), self.hosts),  # the DVA's backchannel
-            net.client(client_context(root, self.pki.leaf(PGO)), self.hosts),  # the PGO's backchannel
-            net.client(client_context(root), self.hosts),  # the patient's browser
+            net.client(client_context(root, self.pki.leaf(PGO)), self.hosts, record=tap("pgo")),  # the PGO's
+            net.client(client_context(root), self.hosts, record=tap("browser")),  # the patient's browser
         ]
         dva_http, pgo_http, self.browser_http = self._clients
         lists_url = o["stelselnode"]
@@ -142,6 +150,9 @@ class Straat:
             "dva-back": create_back_app(self.auth, SERVICE_ID),
             "pgo-front": self.pgo.callback_app(),
         }
+        if recorder is not None:  # what the DVA sends to the simulated parties is evidence too
+            for name in ("stelselnode", "digid", "pgo-front"):
+                apps[name] = recorder.middleware(apps[name], name)
         self.listeners = {
             name: Listener(
                 name,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
 
@@ -49,15 +49,20 @@ def client(
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     follow_redirects: bool = False,
     limits: httpx.Limits | None = None,
+    record: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
 ) -> httpx.AsyncClient:
-    """An async HTTP client for the straat: ``ssl_context`` decides trust and the client certificate."""
+    """An async HTTP client for the straat: ``ssl_context`` decides trust and the client certificate;
+    ``record`` wraps the transport (the recorder's tap) when given."""
     inner = httpx.AsyncHTTPTransport(
         verify=ssl_context,
         limits=limits or httpx.Limits(),
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
     )
+    transport: httpx.AsyncBaseTransport = ResolvingTransport(hosts or {}, inner)
+    if record is not None:
+        transport = record(transport)
     return httpx.AsyncClient(
-        transport=ResolvingTransport(hosts or {}, inner),
+        transport=transport,
         timeout=timeout,
         follow_redirects=follow_redirects,
     )

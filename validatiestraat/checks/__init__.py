@@ -1,0 +1,7 @@
+"""The check library. Importing this package registers every check module in the registry."""
+
+from validatiestraat.checks import fhir_search  # noqa: F401
+from validatiestraat.checks.context import CheckContext
+from validatiestraat.checks.registry import REGISTRY, Check, check, checks_for, evaluate
+
+__all__ = ["REGISTRY", "Check", "CheckContext", "check", "checks_for", "evaluate"]
