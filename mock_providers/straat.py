@@ -116,6 +116,7 @@ class Straat:
             allowed_return_origins={o["dva-front"]},
             allowed_resolvers={DVA},
         )
+
         def tap(sender: str) -> Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None:
             return None if recorder is None else lambda inner: recorder.transport(inner, sender)
 

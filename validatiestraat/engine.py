@@ -14,7 +14,7 @@ import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from validatiestraat.checks.context import CheckContext
@@ -63,9 +63,7 @@ def run_case(session: DvaSession, scenario: Scenario, variant: str | None) -> li
             f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
         )
     if blocked is not None:
-        return [
-            Result.of(case, scenario.id, variant, c.id, c.title, c.requirements, [blocked]) for c in checks
-        ]
+        return [Result.of(case, scenario.id, variant, c.id, c.title, c.requirements, [blocked]) for c in checks]
     ctx = CheckContext(scenario, variant, session.recorder.of_case(case), session.dataset, facts)
     return [evaluate(c, ctx) for c in checks]
 
@@ -84,7 +82,7 @@ class RunOutcome:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
 def run(
@@ -93,7 +91,7 @@ def run(
     progress: Progress | None = None,
     run_id: str | None = None,
 ) -> RunOutcome:
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     results: list[Result] = []
     for scenario in scenarios:

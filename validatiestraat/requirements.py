@@ -49,7 +49,9 @@ def problems() -> list[str]:
 
     known = catalogue()
     issues = [
-        f"check {c.id} cites unknown requirement {r}" for c in all_checks().values() for r in c.requirements
+        f"check {c.id} cites unknown requirement {r}"
+        for c in all_checks().values()
+        for r in c.requirements
         if r not in known
     ]
     issues += [f"requirement {r.id} is verified by no check" for r in known.values() if not r.checks]

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     ERROR = "error"
@@ -100,8 +100,19 @@ class Result:
         ordered = sorted(findings, key=lambda f: _PRECEDENCE.index(f.outcome))
         messages = [f"{f.outcome}: {f.message}" for f in ordered] or ["error: the check returned no finding"]
         exchanges = list(dict.fromkeys(x for f in ordered for x in f.exchanges))
-        return cls(f"{case}::{check}", case, scenario, variant, check, title, outcome, requirements, messages,
-                   exchanges, duration)
+        return cls(
+            f"{case}::{check}",
+            case,
+            scenario,
+            variant,
+            check,
+            title,
+            outcome,
+            requirements,
+            messages,
+            exchanges,
+            duration,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -121,13 +132,21 @@ class Result:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Result:
         return cls(
-            data["id"], data["case"], data["scenario"], data.get("variant"), data["check"], data.get("title", ""),
-            Outcome(data["outcome"]), tuple(data.get("requirements", ())), list(data.get("messages", [])),
-            list(data.get("exchanges", [])), float(data.get("duration", 0.0)),
+            data["id"],
+            data["case"],
+            data["scenario"],
+            data.get("variant"),
+            data["check"],
+            data.get("title", ""),
+            Outcome(data["outcome"]),
+            tuple(data.get("requirements", ())),
+            list(data.get("messages", [])),
+            list(data.get("exchanges", [])),
+            float(data.get("duration", 0.0)),
         )
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     CERTIFIED = "certified"
     NOT_CERTIFIED = "not certified"
     INCOMPLETE = "incomplete"  # no SUT failure, but the harness or environment failed somewhere

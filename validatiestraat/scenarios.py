@@ -62,9 +62,7 @@ class Scenario:
             block=data.get("block"),
             patient=data.get("patient"),
             filters=tuple((str(k), str(v)) for k, v in data.get("filters", [])),
-            expect=Expect(
-                tuple(expect.get("focal", ())), expect.get("match", "exact"), expect.get("medication")
-            ),
+            expect=Expect(tuple(expect.get("focal", ())), expect.get("match", "exact"), expect.get("medication")),
             probe=data.get("probe"),
             checks=tuple(data.get("checks", ())),
             source=data.get("source", ""),

@@ -110,7 +110,7 @@ class DvaSession:
                 # the exchange is recorded (with its error); the checks classify what they can see
                 if not is_transport_failure(exc):
                     raise Blocked(Outcome.FAIL, f"the search could not be completed: {exc}") from exc
-            except Exception:  # noqa: BLE001  a body the PGO could not parse: recorded raw, judged by the checks
+            except Exception:
                 pass
         return {"patient": scenario.patient, "block": block.code, "format": variant or "json"}
 

@@ -77,9 +77,19 @@ def evaluate(chk: Check, ctx: CheckContext) -> Result:
         findings = [errored(str(exc), *exc.exchanges)]
     except Exception as exc:  # a bug in a check must not end the run nor blame the SUT
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        findings = [errored(f"harness error in check {chk.id}: {type(exc).__name__}: {exc} "
-                            f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})")]
+        findings = [
+            errored(
+                f"harness error in check {chk.id}: {type(exc).__name__}: {exc} "
+                f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
+            )
+        ]
     return Result.of(
-        ctx.case, ctx.scenario.id, ctx.variant, chk.id, chk.title, chk.requirements, findings,
+        ctx.case,
+        ctx.scenario.id,
+        ctx.variant,
+        chk.id,
+        chk.title,
+        chk.requirements,
+        findings,
         time.perf_counter() - t0,
     )
