@@ -20,16 +20,20 @@ reference PGO run on one event loop in a background thread; :meth:`Straat.run` e
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
 from mock_providers.digid.app import DigidState, Person
 from mock_providers.digid.app import create_app as digid_app
 from mock_providers.dva.app import create_back_app, create_front_app
+from mock_providers.dva.faults import tls_context as fault_tls
 from mock_providers.dva.oauth import AuthorizationServer, AuthorizationServerConfig
+from mock_providers.faults import validate as validate_faults
 from mock_providers.his.app import create_app as his_app
 from mock_providers.pgo.client import Collection, ReferencePGO
 from mock_providers.stelselnode.app import create_app as stelselnode_app
@@ -40,7 +44,7 @@ from validatiestraat.fhir.store import Store
 from validatiestraat.medmij.listclient import ListClient
 from validatiestraat.medmij.lists import Gegevensdienst, OAuthclient, Zorgaanbieder
 from validatiestraat.medmij.mp9 import ROLE_SERVE, SERVICE_ID, SERVICE_NAME
-from validatiestraat.pki import TestPKI
+from validatiestraat.pki import CertFiles, TestPKI
 from validatiestraat.serve import Listener, ServerGroup, bind
 from validatiestraat.tls import ClientCert, client_context, server_context
 from validatiestraat.useragent import AutoUserAgent
@@ -71,6 +75,34 @@ class Endpoint:
     what: str
 
 
+@dataclass(frozen=True)
+class DvaEndpoints:
+    """A DVA outside the straat (the system under test): the ZAL lists it instead of the reference DVA (whose
+    listeners then stay unused), the Whitelist names its hosts, the DigiD stub accepts it, and the straat's PGO
+    reaches it with ``client_cert`` (default: the test PKI's PGO leaf), trusting ``trust`` besides the root."""
+
+    provider: str  # Zorgaanbiedernaam, with @medmij
+    service_id: str
+    authorize_url: str
+    token_url: str
+    fhir_base: str
+    hostnames: tuple[str, ...] = ()  # more names of the DVA's nodes for the Whitelist (the URLs' hosts are added)
+    digid_return_origins: tuple[str, ...] = ()  # origins the straat's DigiD stub may send a person back to
+    resolve: Mapping[str, str] = field(default_factory=dict)  # hostname -> address; other names go to DNS
+    client_cert: CertFiles | None = None
+    trust: Path | None = None
+
+    @property
+    def all_hostnames(self) -> tuple[str, ...]:
+        urls = (self.authorize_url, self.token_url, self.fhir_base)
+        names = [urlsplit(u).hostname or "" for u in urls] + list(self.hostnames)
+        return tuple(dict.fromkeys(n.lower() for n in names if n))
+
+    def zorgaanbieder(self) -> Zorgaanbieder:
+        service = Gegevensdienst(self.service_id, self.authorize_url, self.token_url, {ROLE_SERVE: self.fhir_base})
+        return Zorgaanbieder(self.provider, (service,))
+
+
 class Straat:
     """All parties, wired together; use as a context manager or call :meth:`start` / :meth:`stop`."""
 
@@ -82,20 +114,32 @@ class Straat:
         address: str = "127.0.0.1",
         list_max_age: float = 60.0,
         recorder: Recorder | None = None,
+        faults: frozenset[str] = frozenset(),
+        external_dva: DvaEndpoints | None = None,
+        ports: Mapping[str, int] | None = None,
     ) -> None:
         self.store = store
         self.recorder = recorder
+        self.faults = validate_faults(faults)  # deliberate defects of the reference DVA (mock_providers.faults)
         self.pki = pki or TestPKI()
         self.hosts = {h: address for h in (STELSELNODE, DIGID, HIS, DVA, PGO)}
-        sockets = {name: bind(address) for name in _LISTENERS}
+        self.external_dva = external_dva
+        if external_dva is not None:  # the SUT's names are resolved by DNS, or where its `resolve` says
+            for name in external_dva.all_hostnames:
+                self.hosts.pop(name, None)
+            self.hosts.update(external_dva.resolve)
+        sockets = {name: bind(address, (ports or {}).get(name, 0)) for name in _LISTENERS}
         self.origins = {
             name: f"https://{_LISTENERS[name][0]}:{sock.getsockname()[1]}" for name, sock in sockets.items()
         }
         o = self.origins
         root = self.pki.root_pem
 
+        service_id = external_dva.service_id if external_dva else SERVICE_ID
         self.stelselnode = StelselnodeState.from_parties(
-            [
+            [external_dva.zorgaanbieder()]
+            if external_dva
+            else [
                 Zorgaanbieder(
                     PROVIDER,
                     (
@@ -108,22 +152,28 @@ class Straat:
                     ),
                 )
             ],
-            [OAuthclient(PGO, PGO_ORGANISATION, (SERVICE_ID,))],
-            {SERVICE_ID: SERVICE_NAME},
+            [OAuthclient(PGO, PGO_ORGANISATION, (service_id,))],
+            {service_id: SERVICE_NAME},
+            extra_nodes=external_dva.all_hostnames if external_dva else (),
         )
         self.digid = DigidState(
             [Person(p.bsn, p.name) for p in store.patients] + [UNKNOWN_PERSON],
-            allowed_return_origins={o["dva-front"]},
-            allowed_resolvers={DVA},
+            allowed_return_origins={o["dva-front"], *(external_dva.digid_return_origins if external_dva else ())},
+            allowed_resolvers={DVA, *(external_dva.all_hostnames if external_dva else ())},
         )
 
         def tap(sender: str) -> Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None:
             return None if recorder is None else lambda inner: recorder.transport(inner, sender)
 
+        pgo_tls = client_context(root, (external_dva and external_dva.client_cert) or self.pki.leaf(PGO))
+        browser_tls = client_context(root)
+        if external_dva is not None and external_dva.trust is not None:  # the SUT's CA, besides the straat's
+            for ctx in (pgo_tls, browser_tls):
+                ctx.load_verify_locations(external_dva.trust)
         self._clients = [
             net.client(client_context(root, self.pki.leaf(DVA)), self.hosts),  # the DVA's backchannel
-            net.client(client_context(root, self.pki.leaf(PGO)), self.hosts, record=tap("pgo")),  # the PGO's
-            net.client(client_context(root), self.hosts, record=tap("browser")),  # the patient's browser
+            net.client(pgo_tls, self.hosts, record=tap("pgo")),  # the PGO's
+            net.client(browser_tls, self.hosts, record=tap("browser")),  # the patient's browser
         ]
         dva_http, pgo_http, self.browser_http = self._clients
         lists_url = o["stelselnode"]
@@ -139,6 +189,7 @@ class Straat:
             store,
             self.dva_lists,
             dva_http,
+            faults=self.faults,
         )
         self.pgo_lists = ListClient(pgo_http, lists_url, max_age=list_max_age)
         self.pgo = ReferencePGO(PGO, self.pgo_lists, pgo_http, o["pgo-front"])
@@ -159,7 +210,7 @@ class Straat:
                 name,
                 host,
                 apps[name],
-                server_context(self.pki.leaf(host), root, client_cert=client_cert),
+                fault_tls(name, server_context(self.pki.leaf(host), root, client_cert=client_cert), self.faults),
                 sockets[name],
             )
             for name, (host, client_cert) in _LISTENERS.items()

@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from validatiestraat.cli_dataset import dataset_app
+from validatiestraat.cli_run import faults_command, run_command
 from validatiestraat.fhir.store import Store
 from validatiestraat.pki import TestPKI
 
@@ -18,6 +20,9 @@ console = Console()
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="MedMij conformance and certification harness.")
 straat_app = typer.Typer(no_args_is_help=True, help="The built-in straat: every MedMij party, locally, over TLS.")
 app.add_typer(straat_app, name="straat")
+app.add_typer(dataset_app, name="dataset")
+app.command("run")(run_command)
+app.command("faults")(faults_command)
 
 DateT = Annotated[str | None, typer.Option("--t", help="Date T of the dataset (YYYY-MM-DD); default today.")]
 Dataset = Annotated[str, typer.Option(help="'builtin' (the project's own MP9 dataset) or 'nictiz'.")]

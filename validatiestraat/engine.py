@@ -34,6 +34,7 @@ def _drive_search(session: DvaSession, scenario: Scenario, variant: str | None) 
 def _drive_probe(session: DvaSession, scenario: Scenario, variant: str | None) -> Awaitable[dict[str, Any]]:
     from validatiestraat.probes import run_probe
 
+    session.gate_probe(scenario)  # a preshared (FHIR-only) run skips the probes that need the front channel
     return run_probe(session, scenario, variant)
 
 

@@ -11,10 +11,13 @@ Rules, per medmij-protocol.md §1.3-1.4 and §1.7:
   gets ``invalid_grant`` and revokes every token the code gave (RFC 6749 §4.1.2). ``redirect_uri`` and
   ``client_id`` must match the authorization request, and the client must be the TLS peer. Codes and tokens
   are random and never issued twice.
+
+``faults`` (names from ``mock_providers.faults``) switch single rules off on purpose; with none, nothing changes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Callable
@@ -26,6 +29,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from mock_providers.dva import faults as F
 from validatiestraat.fhir.store import Grant, Store
 from validatiestraat.medmij.listclient import ListClient
 from validatiestraat.medmij.lists import OAuthclient
@@ -87,8 +91,10 @@ class AuthorizationServer:
         lists: ListClient,
         http: httpx.AsyncClient,
         clock: Callable[[], float] = time.monotonic,
+        faults: frozenset[str] = frozenset(),
     ) -> None:
         self.config = config
+        self.faults = frozenset(faults)
         self.store = store
         self.lists = lists
         self.http = http
@@ -116,7 +122,13 @@ class AuthorizationServer:
         patient = self.store.by_token(token)
         if patient is not None:
             return Grant(patient.id, frozenset(self.config.service_names))
+        if F.UNKNOWN_TOKEN_ACCEPTED in self.faults and self.store.patients:  # any token: the first patient's data
+            return Grant(self.store.patients[0].id, frozenset(self.config.service_names))
         return None
+
+    def _state(self, state: str | None) -> str | None:
+        """The state to send back to the client (none at all with the fault ``dva.state_dropped``)."""
+        return None if F.STATE_DROPPED in self.faults else state
 
     # -- front channel -------------------------------------------------------------------------------------
     async def authorize(self, request: Request) -> Response:
@@ -128,12 +140,14 @@ class AuthorizationServer:
             return error_page("Technische storing", "Onbekende applicatie: client_id staat niet op de OCL.")
         redirect_uri = q.get("redirect_uri", "")
         problem = redirect_uri_problem(redirect_uri, client.hostname)
+        if problem and F.REDIRECT_URI_UNVALIDATED in self.faults and redirect_uri.startswith("https://"):
+            problem = None
         if problem:
             return error_page("Technische storing", f"Ongeldige redirect_uri: {problem}.")
         state = q.get("state")
 
         def fail(error: str, description: str) -> Response:
-            return error_redirect(redirect_uri, error, description, state)
+            return error_redirect(redirect_uri, error, description, self._state(state))
 
         if not state:
             return fail("invalid_request", "state is required")
@@ -148,7 +162,7 @@ class AuthorizationServer:
         for service_id in scope.service_ids:
             if service_id not in self.config.service_names:
                 return fail("invalid_scope", f"GegevensdienstId {service_id} is not offered here")
-            if not client.qualified_for(service_id):
+            if not client.qualified_for(service_id) and F.SCOPE_UNCHECKED not in self.faults:
                 return fail("invalid_scope", f"the OCL does not list GegevensdienstId {service_id} for this client")
         session = AuthSession(
             id=self._secret(),
@@ -181,14 +195,20 @@ class AuthorizationServer:
             )
         except httpx.HTTPError:
             self.sessions.pop(session.id, None)
-            return error_redirect(session.redirect_uri, "temporarily_unavailable", "DigiD unreachable", session.state)
+            return error_redirect(
+                session.redirect_uri, "temporarily_unavailable", "DigiD unreachable", self._state(session.state)
+            )
         if answer.status_code != 200:
             self.sessions.pop(session.id, None)
-            return error_redirect(session.redirect_uri, "access_denied", "DigiD login failed", session.state)
+            return error_redirect(
+                session.redirect_uri, "access_denied", "DigiD login failed", self._state(session.state)
+            )
         patient = self.store.by_bsn(str(answer.json().get("bsn", "")))
         if patient is None:  # beschikbaarheidstoets: this provider holds nothing for this person
             self.sessions.pop(session.id, None)
-            return error_redirect(session.redirect_uri, "access_denied", "no data for this person", session.state)
+            return error_redirect(
+                session.redirect_uri, "access_denied", "no data for this person", self._state(session.state)
+            )
         session.patient_id = patient.id
         return RedirectResponse(f"/oauth/consent?{urlencode({'session': session.id})}", status_code=303)
 
@@ -214,14 +234,19 @@ class AuthorizationServer:
             return error_page("Sessie verlopen", "Deze toestemmingssessie is onbekend of verlopen.")
         del self.sessions[session.id]
         if form.get("decision") != "allow":
-            return error_redirect(session.redirect_uri, "access_denied", "consent refused", session.state)
+            return error_redirect(session.redirect_uri, "access_denied", "consent refused", self._state(session.state))
         code = self._secret()
         self.codes[code] = IssuedCode(session, session.patient_id, self.clock() + CODE_SECONDS)
-        query = urlencode({"code": code, "state": session.state})
+        params = {"code": code, "state": session.state}
+        if self._state(session.state) is None:
+            del params["state"]
+        query = urlencode(params)
         return RedirectResponse(f"{session.redirect_uri}?{query}", status_code=303)
 
     # -- backchannel -----------------------------------------------------------------------------------------
     async def token(self, request: Request) -> Response:
+        if F.TOKEN_SLOW in self.faults:  # the fault itself: an answer after the 10 s MedMij allows
+            await asyncio.sleep(10.5)
         echo = {h: request.headers[h] for h in TRACE_HEADERS if h in request.headers}
 
         def fail(error: str, description: str, status: int = 400) -> Response:
@@ -242,7 +267,7 @@ class AuthorizationServer:
         issued = self.codes.get(code_value)
         if issued is None:
             return fail("invalid_grant", "unknown authorization code")
-        if issued.used:  # a replayed code: revoke what it gave (RFC 6749 §4.1.2)
+        if issued.used and F.CODE_REUSABLE not in self.faults:  # a replayed code: revoke what it gave (RFC 6749 §4.1.2)
             for token in issued.tokens:
                 self.tokens[token].revoked = True
             return fail("invalid_grant", "authorization code already used")
@@ -251,16 +276,18 @@ class AuthorizationServer:
             return fail("invalid_grant", "authorization code expired")
         client_id = str(form.get("client_id", ""))
         peer = set((tls_of(request.scope) or {}).get("client_cert_dns_names", []))
+        certless = F.CLIENT_CERT_OPTIONAL in self.faults and not (tls_of(request.scope) or {}).get("client_cert_name")
         if not client_id:
             return fail("invalid_request", "client_id is required")
-        if client_id not in peer:
+        if client_id not in peer and not certless:
             return fail("invalid_client", "client_id is not the TLS client", status=401)
         if client_id != issued.session.client.hostname:
             return fail("invalid_grant", "the code was issued to another client")
         redirect_uri = form.get("redirect_uri")
-        if redirect_uri is None:
+        unchecked = F.TOKEN_WITHOUT_REDIRECT_URI in self.faults and not redirect_uri
+        if redirect_uri is None and not unchecked:
             return fail("invalid_grant", "redirect_uri is required")
-        if redirect_uri != issued.session.redirect_uri:
+        if redirect_uri != issued.session.redirect_uri and not unchecked:
             return fail("invalid_grant", "redirect_uri does not match the authorization request")
         token = self._secret()
         scope = issued.session.scope

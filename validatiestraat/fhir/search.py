@@ -69,11 +69,13 @@ def _tokens(values: Iterable[Any]) -> frozenset[Token]:
     return frozenset(out)
 
 
-def _period_range(period: dict[str, Any]) -> DateRange:
+def _period_range(period: dict[str, Any], derive_end: bool = True) -> DateRange:
     length = None
     for ext in period.get("extension", []):
         if ext.get("url") == EXT_DURATION:
             length = daterange.duration(ext.get("valueDuration"))
+    if not derive_end and "end" not in period:  # a deliberately wrong server (the fault catalogue)
+        length = None
     return daterange.of_period(period, length)
 
 
@@ -88,8 +90,9 @@ class Indexed:
 class SearchIndex:
     """Search values and include targets of every searchable resource of a Store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, derive_end: bool = True) -> None:
         self.store = store
+        self.derive_end = derive_end  # False: a period-of-use without end stays open (fault switch only)
         self.entries: dict[Key, Indexed] = {}
         include_types = {src for src, _ in INCLUDES}
         for r in store.all():
@@ -115,7 +118,7 @@ class SearchIndex:
             if p.kind == "token":
                 values[p.name] = _tokens(found)
             elif p.kind == "period":
-                values[p.name] = tuple(_period_range(v) for v in found if isinstance(v, dict))
+                values[p.name] = tuple(_period_range(v, self.derive_end) for v in found if isinstance(v, dict))
             else:
                 values[p.name] = tuple(dr for v in found if (dr := daterange.of_value(v)) is not None)
         includes: dict[str, tuple[Key, ...]] = {}
@@ -126,8 +129,10 @@ class SearchIndex:
         return Indexed(values, includes)
 
 
-def index_of(store: Store) -> SearchIndex:
+def index_of(store: Store, derive_end: bool = True) -> SearchIndex:
     """The store's search index, built on first use and cached until the store changes."""
+    if not derive_end:
+        return store.derived("search_index:end-not-derived", lambda: SearchIndex(store, derive_end=False))
     return store.derived("search_index", lambda: SearchIndex(store))
 
 
@@ -285,13 +290,17 @@ def search(
     params: Iterable[tuple[str, str]] | Mapping[str, str],
     patient_id: str,
     base_url: str,
+    *,
+    derive_end: bool = True,
 ) -> dict[str, Any]:
-    """Search one resource type within one patient's data; a ``searchset`` Bundle (JSON form)."""
+    """Search one resource type within one patient's data; a ``searchset`` Bundle (JSON form). ``derive_end``
+    False leaves a period-of-use without end open instead of ending it at start + duration: a wrong server,
+    for the reference DVA's fault switch only."""
     if resource_type not in SEARCHABLE_TYPES:
         raise SearchError(404, "not-supported", f"search on {resource_type} is not supported")
     pairs = params.items() if isinstance(params, Mapping) else params
     query = parse_query(resource_type, pairs)
-    index = index_of(store)
+    index = index_of(store, derive_end)
     base = base_url.rstrip("/")
 
     matches = [

@@ -27,7 +27,9 @@ def probe(name: str) -> Callable[[ProbeFn], ProbeFn]:
 
 
 def all_probes() -> dict[str, ProbeFn]:
-    from validatiestraat.probes import oauth as _oauth  # noqa: F401  (registers the probes)
+    from validatiestraat.probes import lists as _lists  # noqa: F401  (registers the probes)
+    from validatiestraat.probes import oauth as _oauth  # noqa: F401
+    from validatiestraat.probes import tls as _tls  # noqa: F401
 
     return PROBES
 

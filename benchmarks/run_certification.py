@@ -1,0 +1,110 @@
+"""What a certification costs (run by hand, not in the tests).
+
+    .venv/bin/python benchmarks/run_certification.py [--repeat 3]
+
+Prints, from one run:
+1. the wall time of a full ``validatiestraat run`` as a user types it (a fresh process: Python start-up,
+   straat start, every scenario in JSON and XML, every probe, reports written), median of ``--repeat``;
+2. the harness overhead: the engine's time for all cases (drive + record + check) on a running straat, against
+   a raw replay of the same HTTP requests (same method, URL, headers and body, same TLS clients, sequential,
+   nothing recorded or checked) on the same straat. Goal: under 1.5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+from mock_providers.his.dataset import load_builtin
+from mock_providers.straat import PGO, Straat
+from validatiestraat import engine, net, scenarios
+from validatiestraat.evidence.exchange import Exchange
+from validatiestraat.evidence.recorder import Recorder
+from validatiestraat.pki import TestPKI
+from validatiestraat.results import tally
+from validatiestraat.session import DvaSession
+from validatiestraat.tls import client_context
+
+HARNESS_SENDERS = {"pgo", "browser", "harness"}
+
+
+def wall_time(repeat: int) -> list[float]:
+    exe = Path(sys.executable).with_name("validatiestraat")
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            done = subprocess.run(
+                [str(exe), "run", "--report-dir", tmp], capture_output=True, text=True, env=os.environ.copy()
+            )
+            times.append(time.perf_counter() - t0)
+            if done.returncode != 0:
+                print(done.stdout[-2000:], done.stderr[-2000:])
+                raise SystemExit(f"validatiestraat run exited {done.returncode}")
+    return times
+
+
+async def replay(straat: Straat, exchanges: list[Exchange]) -> float:
+    root = straat.pki.root_pem
+    clients = {
+        "pgo": net.client(client_context(root, straat.pki.leaf(PGO)), straat.hosts),
+        "browser": net.client(client_context(root), straat.hosts),
+    }
+    clients["harness"] = clients["pgo"]
+    try:
+        t0 = time.perf_counter()
+        for x in exchanges:
+            headers = [(k, v) for k, v in x.request_headers if k.lower() not in ("content-length", "host")]
+            # a probe that expects a refused handshake is refused again: same cost
+            with contextlib.suppress(httpx.HTTPError):
+                await clients[x.sender].request(x.method, x.url, headers=headers, content=x.request_body or None)
+        return time.perf_counter() - t0
+    finally:
+        for c in clients.values():
+            await c.aclose()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    times = wall_time(args.repeat)
+    print(
+        f"validatiestraat run (fresh process, all scenarios, reports): median {statistics.median(times):.2f} s "
+        f"over {args.repeat} runs {[round(t, 2) for t in times]}"
+    )
+
+    store = load_builtin(date.today())
+    recorder = Recorder()
+    chosen = list(scenarios.load("dva"))
+    with tempfile.TemporaryDirectory() as tmp, Straat(store, pki=TestPKI(Path(tmp)), recorder=recorder) as straat:
+        session = DvaSession(straat, recorder, store, t=date.today().isoformat())
+        engine.run(session, chosen[:3])  # warm up connections and imports
+        recorder.exchanges.clear()
+        t0 = time.perf_counter()
+        outcome = engine.run(session, chosen)
+        harness = time.perf_counter() - t0
+        sent = [x for x in recorder.exchanges if x.sender in HARNESS_SENDERS]
+        raw = straat.run(replay(straat, sent))
+    cases = sum(len(s.variants) for s in chosen)
+    print(
+        f"engine: {cases} cases, {len(outcome.results)} results {tally(outcome.results)}, "
+        f"{len(sent)} HTTP exchanges sent by the harness, {harness:.2f} s"
+    )
+    print(f"raw replay of the same {len(sent)} requests: {raw:.2f} s")
+    print(f"harness overhead: {harness / raw:.2f}x (goal < 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
