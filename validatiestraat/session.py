@@ -88,13 +88,13 @@ class DvaSession:
     t: str = ""  # date T, ISO
     tokens: dict[str, str] = field(default_factory=dict)  # patient id -> access token
     secrets: set[str] = field(default_factory=set)  # every value that must not leave the run unredacted
+    token_blocked: dict[str, Blocked] = field(default_factory=dict)  # patient id -> why no token came
     provider: str = PROVIDER  # Zorgaanbiedernaam of the DVA under test, as on the ZAL
     service_id: str = SERVICE_ID
     manual_timeout: float = 300.0  # seconds to wait for the redirect of a manual login
     prompt: ManualPrompt = print_manual_login  # how the manual way shows the authorize URL
     target: str = "reference"  # the DVA's FHIR base URL, or "reference" for the straat's own DVA
     #: patients whose manual login timed out: not asked again (one wait per patient, not one per case)
-    manual_missed: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.way not in WAYS:
@@ -148,6 +148,16 @@ class DvaSession:
         or taken from the preshared tokens."""
         if patient_id in self.tokens:
             return self.tokens[patient_id]
+        if patient_id in self.token_blocked:  # tried once this session: do not make the DVA (and us) wait again
+            earlier = self.token_blocked[patient_id]
+            raise Blocked(earlier.outcome, f"{earlier} (first attempt; not retried)", *earlier.exchanges)
+        try:
+            return await self._obtain_token(patient_id)
+        except Blocked as exc:
+            self.token_blocked[patient_id] = exc
+            raise
+
+    async def _obtain_token(self, patient_id: str) -> str:
         patient = self.dataset.patient(patient_id)
         if patient is None:
             raise Blocked(Outcome.ERROR, f"the dataset has no test patient {patient_id}")
@@ -171,15 +181,12 @@ class DvaSession:
 
     async def _manual_token(self, patient: PatientEntry) -> TokenResult:
         """Show the authorize URL to a person and wait for the DVA's redirect on the PGO callback."""
-        if patient.id in self.manual_missed:
-            raise Blocked(Outcome.ERROR, f"no redirect within {self.manual_timeout:g} s for {patient.id} (manual way)")
         flow = await self.straat.pgo.start(self.provider, self.service_id)
         try:
             self.prompt(ManualLogin(patient.id, patient.name, patient.bsn, flow.authorize_url, self.manual_timeout))
             try:
                 return await asyncio.wait_for(asyncio.shield(flow.done), self.manual_timeout)
             except TimeoutError:
-                self.manual_missed.add(patient.id)
                 raise Blocked(
                     Outcome.ERROR,
                     f"no redirect within {self.manual_timeout:g} s on the PGO callback for {patient.id} (manual way)",
