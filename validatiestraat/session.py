@@ -203,7 +203,7 @@ class DvaSession:
         service = await self.straat.pgo._service(self.provider, self.service_id)
         with self.recorder.step("search"):
             try:
-                await self.straat.pgo.search(service, token, block, variant or "json", *filters)
+                await self.straat.pgo.search(service, token, block, variant or "json", *filters, parse=False)
             except PGOError as exc:
                 # the exchange is recorded (with its error); the checks classify what they can see
                 if not is_transport_failure(exc):

@@ -188,8 +188,15 @@ class ReferencePGO:
 
     # -- resources ---------------------------------------------------------------------------------------
     async def search(
-        self, service: Gegevensdienst, token: str, block: Block, fmt: str, *filters: tuple[str, str]
+        self,
+        service: Gegevensdienst,
+        token: str,
+        block: Block,
+        fmt: str,
+        *filters: tuple[str, str],
+        parse: bool = True,
     ) -> BlockResult:
+        """One MP9 search; ``parse=False`` leaves the body raw (the harness judges it from the recording)."""
         base = service.resource_uri(ROLE_SERVE)
         if base is None:
             raise PGOError("search", f"the ZAL has no {ROLE_SERVE} resource endpoint")
@@ -209,7 +216,7 @@ class ReferencePGO:
             raise PGOError("search", f"{type(exc).__name__}: {exc}") from exc
         content_type = response.headers.get("content-type", "")
         bundle: dict | None = None
-        if response.status_code == 200:
+        if parse and response.status_code == 200:
             bundle = from_xml(response.content) if "xml" in content_type else response.json()
         return BlockResult(block, fmt, response.status_code, content_type, bundle, response.content)
 

@@ -358,9 +358,9 @@ def no_bsn(ctx: CheckContext) -> list[Finding]:
     for p in patients:
         pattern = _bsn_pattern(p.bsn)
         for name, value in x.response_headers:
-            if pattern.search(value):
+            if p.bsn in value and pattern.search(value):
                 problems.append(f"the BSN of test patient {p.id} is in response header {name}")
-        raw_hits = [m.start() for m in pattern.finditer(text)]
+        raw_hits = [m.start() for m in pattern.finditer(text)] if p.bsn in text else []  # substring test first: fast
         if not raw_hits:
             continue
         places = [] if body is None else [path for path, s in _located(body) if pattern.search(s)]

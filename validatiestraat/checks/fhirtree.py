@@ -47,7 +47,23 @@ def is_primitive(type_name: str) -> bool:
     return type_name in _table().primitives
 
 
+#: the last few walks, by the identity of the walked object: the checks of one case walk the same parsed answer
+_WALKED: list[tuple[dict[str, Any], list[Node]]] = []
+
+
 def walk(resource: dict[str, Any]) -> list[Node]:
+    """:func:`walk_uncached`, remembered for the last few objects (the answer of a case is walked by several
+    checks; a parsed answer is never changed after parsing)."""
+    for obj, nodes in _WALKED:
+        if obj is resource:
+            return nodes
+    nodes = walk_uncached(resource)
+    _WALKED.insert(0, (resource, nodes))
+    del _WALKED[4:]
+    return nodes
+
+
+def walk_uncached(resource: dict[str, Any]) -> list[Node]:
     """Every typed object of ``resource`` in document order: the resource itself, each complex element, each
     ``_x`` extension holder, and likewise inside contained resources and Bundle entries (an entry resource gets
     its own label; a contained one is reported under its container)."""

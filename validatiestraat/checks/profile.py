@@ -24,6 +24,7 @@ sound answer comes out ``omit``, never a silent ``pass``; a structural error is 
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from typing import Any
@@ -171,8 +172,22 @@ def _covered(path: str, known: list[Problem]) -> bool:
     return any(path == p or path.startswith(p + ".") or path.startswith(p + "[") for p, _ in known)
 
 
+_R4B_SEEN: dict[str, tuple[list[Problem], list[str], str | None]] = {}
+
+
 def r4b_problems(resource: dict[str, Any], known: list[Problem]) -> tuple[list[Problem], list[str], str | None]:
-    """What the R4B model finds beyond ``known`` (the table's problems): (problems, notes, harness error)."""
+    """What the R4B model finds beyond ``known`` (the table's problems): (problems, notes, harness error).
+    Remembered by content: a run returns the same Medication or Practitioner in many answers."""
+    key = json.dumps([resource, known], sort_keys=True, separators=(",", ":"), default=str)
+    if key not in _R4B_SEEN:
+        if len(_R4B_SEEN) > 4096:
+            _R4B_SEEN.clear()
+        _R4B_SEEN[key] = _r4b_problems(resource, known)
+    found, notes, broken = _R4B_SEEN[key]
+    return list(found), list(notes), broken
+
+
+def _r4b_problems(resource: dict[str, Any], known: list[Problem]) -> tuple[list[Problem], list[str], str | None]:
     rt = resource.get("resourceType")
     model = _model(rt) if isinstance(rt, str) else None
     if model is None:
