@@ -86,24 +86,28 @@ def main() -> None:
     )
 
     store = load_builtin(date.today())
-    recorder = Recorder()
-    chosen = list(scenarios.load("dva"))
-    with tempfile.TemporaryDirectory() as tmp, Straat(store, pki=TestPKI(Path(tmp)), recorder=recorder) as straat:
-        session = DvaSession(straat, recorder, store, t=date.today().isoformat())
-        engine.run(session, chosen[:3])  # warm up connections and imports
-        recorder.exchanges.clear()
-        t0 = time.perf_counter()
-        outcome = engine.run(session, chosen)
-        harness = time.perf_counter() - t0
-        sent = [x for x in recorder.exchanges if x.sender in HARNESS_SENDERS]
-        raw = straat.run(replay(straat, sent))
-    cases = sum(len(s.variants) for s in chosen)
-    print(
-        f"engine: {cases} cases, {len(outcome.results)} results {tally(outcome.results)}, "
-        f"{len(sent)} HTTP exchanges sent by the harness, {harness:.2f} s"
-    )
-    print(f"raw replay of the same {len(sent)} requests: {raw:.2f} s")
-    print(f"harness overhead: {harness / raw:.2f}x (goal < 1.5x)")
+    everything = list(scenarios.load("dva"))
+    searches = [s for s in everything if s.kind == "mp9-search"]
+    for label, chosen in (("all cases", everything), ("MP9 search cases only", searches)):
+        recorder = Recorder()
+        with tempfile.TemporaryDirectory() as tmp, Straat(store, pki=TestPKI(Path(tmp)), recorder=recorder) as straat:
+            session = DvaSession(straat, recorder, store, t=date.today().isoformat())
+            judges = 1 if (os.cpu_count() or 1) >= 2 else 0  # as the CLI does: checks in a worker beside the driving
+            engine.run(session, chosen[:3], judges=judges)  # warm up connections, imports and the worker
+            recorder.exchanges.clear()
+            session.tokens.clear()  # the timed run obtains its tokens itself (and the replay repeats those flows)
+            t0 = time.perf_counter()
+            outcome = engine.run(session, chosen, judges=judges)
+            harness = time.perf_counter() - t0
+            sent = [x for x in recorder.exchanges if x.sender in HARNESS_SENDERS]
+            raw = straat.run(replay(straat, sent))
+        cases = sum(len(s.variants) for s in chosen)
+        print(
+            f"[{label}] engine: {cases} cases, {len(outcome.results)} results {tally(outcome.results)}, "
+            f"{len(sent)} HTTP exchanges sent by the harness, {harness:.2f} s"
+        )
+        print(f"[{label}] raw replay of the same {len(sent)} requests: {raw:.2f} s")
+        print(f"[{label}] harness overhead: {harness / raw:.2f}x (goal < 1.5x)")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Exit codes (DESIGN.md): 0 certified, 3 not certified (the SUT broke a rule), 4 h
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -91,6 +92,7 @@ def run_command(
                 outcome = engine.run(
                     session,
                     chosen,
+                    judges=1 if (os.cpu_count() or 1) >= 2 else 0,  # checks beside the driving
                     progress=lambda case, _results: bar.update(task, advance=1, case=case),
                     run_id=run_id,
                 )

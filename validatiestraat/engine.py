@@ -13,12 +13,15 @@ import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from validatiestraat.checks.context import CheckContext
-from validatiestraat.checks.registry import checks_for, evaluate
+from validatiestraat.checks.registry import checks_for
+from validatiestraat.judge import discard, judge, judge_in_worker
+from validatiestraat.judge import pool as judge_pool
 from validatiestraat.results import Finding, Outcome, Result, Verdict, verdict
 from validatiestraat.scenarios import Scenario
 from validatiestraat.session import Blocked, DvaSession
@@ -41,10 +44,10 @@ def _drive_probe(session: DvaSession, scenario: Scenario, variant: str | None) -
 DRIVERS: dict[str, Driver] = {"mp9-search": _drive_search, "probe": _drive_probe}
 
 
-def run_case(session: DvaSession, scenario: Scenario, variant: str | None) -> list[Result]:
-    """Drive one case against the SUT and judge it with every check that applies."""
+def drive_case(session: DvaSession, scenario: Scenario, variant: str | None) -> CheckContext | list[Result]:
+    """Drive one case against the SUT: the context to judge it on, or (when driving was blocked) its results:
+    the blocking outcome for every check of the case."""
     case = scenario.case_id(variant)
-    checks = checks_for(scenario.kind, scenario.checks)
 
     async def drive() -> dict[str, Any]:
         with session.recorder.case(case):
@@ -64,9 +67,15 @@ def run_case(session: DvaSession, scenario: Scenario, variant: str | None) -> li
             f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
         )
     if blocked is not None:
+        checks = checks_for(scenario.kind, scenario.checks)
         return [Result.of(case, scenario.id, variant, c.id, c.title, c.requirements, [blocked]) for c in checks]
-    ctx = CheckContext(scenario, variant, session.recorder.of_case(case), session.dataset, facts)
-    return [evaluate(c, ctx) for c in checks]
+    return CheckContext(scenario, variant, session.recorder.of_case(case), session.dataset, facts)
+
+
+def run_case(session: DvaSession, scenario: Scenario, variant: str | None) -> list[Result]:
+    """Drive one case against the SUT and judge it with every check that applies."""
+    driven = drive_case(session, scenario, variant)
+    return driven if isinstance(driven, list) else judge(driven)
 
 
 @dataclass
@@ -91,14 +100,68 @@ def run(
     scenarios: list[Scenario],
     progress: Progress | None = None,
     run_id: str | None = None,
+    judges: int = 0,
 ) -> RunOutcome:
+    """Every case of ``scenarios``, in order. With ``judges`` > 0 the checks run in that many worker processes
+    while the next cases are driven (the checks are pure, so the verdicts are the same); if a worker dies, the
+    remaining cases are judged in this process."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    results: list[Result] = []
-    for scenario in scenarios:
-        for case, variant in scenario.cases:
+    cases = [(scenario, variant) for scenario in scenarios for _, variant in scenario.cases]
+    if judges > 0:
+        results = _run_pipelined(session, cases, progress, judges)
+    else:
+        results = []
+        for scenario, variant in cases:
             case_results = run_case(session, scenario, variant)
             results += case_results
             if progress is not None:
-                progress(case, case_results)
+                progress(scenario.case_id(variant), case_results)
     return RunOutcome(run_id or new_run_id(), started, time.perf_counter() - t0, results)
+
+
+def _run_pipelined(
+    session: DvaSession, cases: list[tuple[Scenario, str | None]], progress: Progress | None, judges: int
+) -> list[Result]:
+    workers = judge_pool(session.dataset, judges)
+    pending: list[tuple[CheckContext | None, Future[list[Result]] | list[Result]]] = []
+    try:
+        for scenario, variant in cases:
+            driven = drive_case(session, scenario, variant)
+            if isinstance(driven, list):
+                pending.append((None, driven))
+                if progress is not None:
+                    progress(scenario.case_id(variant), driven)
+                continue
+            try:
+                future = workers.submit(judge_in_worker, scenario, variant, driven.exchanges, driven.facts)
+            except BrokenExecutor:  # the worker died earlier: judge here from now on
+                discard(session.dataset, judges)
+                pending.append((driven, judge(driven)))
+                continue
+            if progress is not None:
+                future.add_done_callback(lambda f, case=driven.case: progress(case, _safe(f)))
+            pending.append((driven, future))
+        results: list[Result] = []
+        for ctx, item in pending:
+            if isinstance(item, list):
+                results += item
+                continue
+            try:
+                results += item.result()
+            except Exception:  # the worker died or could not take the case: judge here, same checks, same verdicts
+                assert ctx is not None
+                discard(session.dataset, judges)
+                results += judge(ctx)
+        return results
+    finally:
+        for _, item in pending:  # nothing of this run may keep running after it returns
+            if isinstance(item, Future):
+                item.cancel()
+
+
+def _safe(future: Future[list[Result]]) -> list[Result]:
+    try:
+        return future.result()
+    except Exception:  # reported where the results are collected
+        return []

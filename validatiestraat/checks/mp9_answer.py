@@ -171,7 +171,7 @@ class Answer:
 
     def _follow_references(self) -> None:
         todo = [e for e in self.entries if e.index in self.matched]
-        while todo:
+        while todo and len(self.matched) < len(self.entries):  # only unmatched entries can be matched this way
             new: list[Entry] = []
             for e in todo:
                 counterpart = self.expected(e)

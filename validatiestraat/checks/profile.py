@@ -172,22 +172,8 @@ def _covered(path: str, known: list[Problem]) -> bool:
     return any(path == p or path.startswith(p + ".") or path.startswith(p + "[") for p, _ in known)
 
 
-_R4B_SEEN: dict[str, tuple[list[Problem], list[str], str | None]] = {}
-
-
 def r4b_problems(resource: dict[str, Any], known: list[Problem]) -> tuple[list[Problem], list[str], str | None]:
-    """What the R4B model finds beyond ``known`` (the table's problems): (problems, notes, harness error).
-    Remembered by content: a run returns the same Medication or Practitioner in many answers."""
-    key = json.dumps([resource, known], sort_keys=True, separators=(",", ":"), default=str)
-    if key not in _R4B_SEEN:
-        if len(_R4B_SEEN) > 4096:
-            _R4B_SEEN.clear()
-        _R4B_SEEN[key] = _r4b_problems(resource, known)
-    found, notes, broken = _R4B_SEEN[key]
-    return list(found), list(notes), broken
-
-
-def _r4b_problems(resource: dict[str, Any], known: list[Problem]) -> tuple[list[Problem], list[str], str | None]:
+    """What the R4B model finds beyond ``known`` (the table's problems): (problems, notes, harness error)."""
     rt = resource.get("resourceType")
     model = _model(rt) if isinstance(rt, str) else None
     if model is None:
@@ -236,21 +222,31 @@ def _parts(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return parts
 
 
-def _relative(problems: list[Problem], prefix: str) -> list[Problem]:
-    if not prefix:
-        return [(p, m) for p, m in problems if not _ENTRY.match(p)]
-    return [(p[len(prefix) :].lstrip("."), m) for p, m in problems if p == prefix or _covered(p, [(prefix, "")])]
+_SEEN: dict[str, tuple[list[Problem], list[Problem], list[str], str | None]] = {}
+
+
+def _judged(resource: dict[str, Any]) -> tuple[list[Problem], list[Problem], list[str], str | None]:
+    """(table problems, R4B problems, notes, harness error) of one resource, remembered by content: a run
+    returns the same Medication or Practitioner in many answers, and JSON and XML answers parse alike."""
+    key = json.dumps(resource, sort_keys=True, separators=(",", ":"), default=str)
+    if key not in _SEEN:
+        if len(_SEEN) > 4096:
+            _SEEN.clear()
+        table = r4_problems(resource)
+        _SEEN[key] = (table, *r4b_problems(resource, table))
+    return _SEEN[key]
 
 
 def structure(body: dict[str, Any]) -> tuple[list[Problem], list[str], list[str], int]:
-    """Structural problems of an answer (paths inside the answer), notes, harness errors, resources judged."""
-    problems = r4_problems(body)
+    """Structural problems of an answer (paths inside the answer), notes, harness errors, resources judged: the
+    Bundle's shell and each entry resource on its own (see :func:`_parts`)."""
+    problems: list[Problem] = []
     notes: list[str] = []
     harness: list[str] = []
     parts = _parts(body)
     for prefix, resource in parts:
-        found, more, broken = r4b_problems(resource, _relative(problems, prefix))
-        problems += [(_join(prefix, p) if p else prefix, m) for p, m in found]
+        table, found, more, broken = _judged(resource)
+        problems += [(_join(prefix, p) if p else prefix, m) for p, m in (*table, *found)]
         notes += more
         harness += [broken] if broken else []
     return problems, notes, harness, len(parts)
