@@ -5,9 +5,13 @@
 Prints, from one run:
 1. the wall time of a full ``validatiestraat run`` as a user types it (a fresh process: Python start-up,
    straat start, every scenario in JSON and XML, every probe, reports written), median of ``--repeat``;
-2. the harness overhead: the engine's time for all cases (drive + record + check) on a running straat, against
-   a raw replay of the same HTTP requests (same method, URL, headers and body, same TLS clients, sequential,
-   nothing recorded or checked) on the same straat. Goal: under 1.5x.
+2. the harness overhead: the engine's time (drive + record + check) on a running straat, against a raw replay
+   of the same HTTP requests (same method, URL, headers and body, same TLS clients, sequential, nothing
+   recorded or checked) on the same straat. Goal: under 1.5x. Measured twice: over the 190 MP9 search cases with
+   the patients' tokens already obtained (stateless requests: the replay is the same exchanges), and over all
+   cases, where the replay is only an approximation: a replayed authorization flow or probe meets used codes and
+   closed sessions and stops early (no DigiD resolution, no list fetch by the DVA), and a TLS probe's fresh
+   handshake with its own certificate is replayed over the kept-alive PGO connection.
 """
 
 from __future__ import annotations
@@ -90,24 +94,39 @@ def main() -> None:
     searches = [s for s in everything if s.kind == "mp9-search"]
     for label, chosen in (("all cases", everything), ("MP9 search cases only", searches)):
         recorder = Recorder()
+        ratios, engine_times, replay_times = [], [], []
         with tempfile.TemporaryDirectory() as tmp, Straat(store, pki=TestPKI(Path(tmp)), recorder=recorder) as straat:
             session = DvaSession(straat, recorder, store, t=date.today().isoformat())
             judges = 1 if (os.cpu_count() or 1) >= 2 else 0  # as the CLI does: checks in a worker beside the driving
             engine.run(session, chosen[:3], judges=judges)  # warm up connections, imports and the worker
-            recorder.exchanges.clear()
-            session.tokens.clear()  # the timed run obtains its tokens itself (and the replay repeats those flows)
-            t0 = time.perf_counter()
-            outcome = engine.run(session, chosen, judges=judges)
-            harness = time.perf_counter() - t0
-            sent = [x for x in recorder.exchanges if x.sender in HARNESS_SENDERS]
-            raw = straat.run(replay(straat, sent))
+            for _ in range(args.repeat):
+                if chosen is everything:
+                    session.tokens.clear()  # the run obtains its tokens itself (the replay repeats those requests)
+                else:  # the searches alone: stateless, so their replay is the same exchanges
+                    for patient in {s.patient for s in chosen if s.patient}:
+                        session.run(session.token(patient))
+                recorder.exchanges.clear()
+                t0 = time.perf_counter()
+                outcome = engine.run(session, chosen, judges=judges)
+                harness = time.perf_counter() - t0
+                sent = [x for x in recorder.exchanges if x.sender in HARNESS_SENDERS]
+                raw = straat.run(replay(straat, sent))
+                ratios.append(harness / raw)
+                engine_times.append(harness)
+                replay_times.append(raw)
         cases = sum(len(s.variants) for s in chosen)
         print(
-            f"[{label}] engine: {cases} cases, {len(outcome.results)} results {tally(outcome.results)}, "
-            f"{len(sent)} HTTP exchanges sent by the harness, {harness:.2f} s"
+            f"[{label}] {cases} cases, {len(outcome.results)} results {tally(outcome.results)}, "
+            f"{len(sent)} HTTP requests sent by the harness"
         )
-        print(f"[{label}] raw replay of the same {len(sent)} requests: {raw:.2f} s")
-        print(f"[{label}] harness overhead: {harness / raw:.2f}x (goal < 1.5x)")
+        print(
+            f"[{label}] engine {[round(t, 2) for t in engine_times]} s, "
+            f"raw replay {[round(t, 2) for t in replay_times]} s"
+        )
+        print(
+            f"[{label}] harness overhead: median {statistics.median(ratios):.2f}x of {[round(r, 2) for r in ratios]} "
+            "(goal < 1.5x)"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ then checks the peer's hostname against the Whitelist.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,19 +77,23 @@ class PeerInfo:
 def peer_info(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> PeerInfo | None:
     if ssl_object is None:
         return None
-    der = ssl_object.getpeercert(binary_form=True)
-    subject: str | None = None
-    names: tuple[str, ...] = ()
-    if der:
-        cert = x509.load_der_x509_certificate(der)
-        subject = cert.subject.rfc4514_string()
-        try:
-            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-            names = tuple(n.lower() for n in san.get_values_for_type(x509.DNSName))
-        except x509.ExtensionNotFound:
-            names = ()
+    subject, names = _certificate_names(ssl_object.getpeercert(binary_form=True))
     cipher = ssl_object.cipher()
     return PeerInfo(ssl_object.version(), cipher[0] if cipher else None, subject, names)
+
+
+@functools.lru_cache(maxsize=256)
+def _certificate_names(der: bytes | None) -> tuple[str | None, tuple[str, ...]]:
+    """Subject and DNS names of a DER certificate (remembered: the recorder asks for every response)."""
+    if not der:
+        return None, ()
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = tuple(n.lower() for n in san.get_values_for_type(x509.DNSName))
+    except x509.ExtensionNotFound:
+        names = ()
+    return cert.subject.rfc4514_string(), names
 
 
 class TLSHttpToolsProtocol(HttpToolsProtocol):

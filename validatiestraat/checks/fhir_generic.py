@@ -446,11 +446,12 @@ def content_type(ctx: CheckContext) -> list[Finding]:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    twice = sorted({k for k in keys if keys.count(k) > 1})
-    if twice:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):  # rare: only then find which
+        keys = [k for k, _ in pairs]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
         raise ValueError(f"property {', '.join(twice)} occurs twice in one object")
-    return dict(pairs)
+    return obj
 
 
 def _well_formed_json(text: str) -> str | None:
