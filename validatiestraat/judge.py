@@ -29,6 +29,10 @@ def init_worker(resources: list[Resource], patients: list[PatientEntry]) -> None
     global _DATASET
     _DATASET = Store(resources, patients)
     checks_for("mp9-search")  # import and register the check library before the first case arrives
+    from validatiestraat.checks.profile import structure
+
+    for resource in _DATASET.all():  # loads the R4B models a run needs, and judges what an answer will repeat
+        structure(resource)
 
 
 def judge_in_worker(

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -39,6 +40,7 @@ from validatiestraat.fhir.formats import _table, is_resource_type
 from validatiestraat.results import Finding, errored, failed, omitted, passed
 
 Problem = tuple[str, str]  # (path inside the resource, what is wrong)
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- the R4 element table
@@ -172,10 +174,14 @@ def _covered(path: str, known: list[Problem]) -> bool:
     return any(path == p or path.startswith(p + ".") or path.startswith(p + "[") for p, _ in known)
 
 
-def r4b_problems(resource: dict[str, Any], known: list[Problem]) -> tuple[list[Problem], list[str], str | None]:
-    """What the R4B model finds beyond ``known`` (the table's problems): (problems, notes, harness error)."""
-    rt = resource.get("resourceType")
-    model = _model(rt) if isinstance(rt, str) else None
+def r4b_problems(
+    resource: dict[str, Any], known: list[Problem], model: Any = None, rt: str | None = None
+) -> tuple[list[Problem], list[str], str | None]:
+    """What the R4B model finds beyond ``known`` (the table's problems): (problems, notes, harness error).
+    ``model`` (with ``rt``, its name) judges an element rather than a resource, such as a Bundle entry."""
+    if model is None:
+        rt = resource.get("resourceType")
+        model = _model(rt) if isinstance(rt, str) else None
     if model is None:
         return [], [f"no R4B model for {rt}: judged by the R4 element table alone"], None
     try:
@@ -222,19 +228,65 @@ def _parts(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return parts
 
 
-_SEEN: dict[str, tuple[list[Problem], list[Problem], list[str], str | None]] = {}
+_SEEN: dict[str, Any] = {}
+
+
+def _remembered(kind: str, obj: dict[str, Any], judge: Callable[[], T]) -> T:
+    """``judge()`` of ``obj``, remembered by content: a run returns the same Medication or Practitioner, and the
+    same entry of it, in many answers, and JSON and XML answers parse alike."""
+    key = kind + json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    if key not in _SEEN:
+        if len(_SEEN) > 8192:
+            _SEEN.clear()
+        _SEEN[key] = judge()
+    return _SEEN[key]
 
 
 def _judged(resource: dict[str, Any]) -> tuple[list[Problem], list[Problem], list[str], str | None]:
-    """(table problems, R4B problems, notes, harness error) of one resource, remembered by content: a run
-    returns the same Medication or Practitioner in many answers, and JSON and XML answers parse alike."""
-    key = json.dumps(resource, sort_keys=True, separators=(",", ":"), default=str)
-    if key not in _SEEN:
-        if len(_SEEN) > 4096:
-            _SEEN.clear()
+    """(table problems, R4B problems, notes, harness error) of one resource."""
+
+    def judge() -> tuple[list[Problem], list[Problem], list[str], str | None]:
         table = r4_problems(resource)
-        _SEEN[key] = (table, *r4b_problems(resource, table))
-    return _SEEN[key]
+        return (table, *r4b_problems(resource, table))
+
+    return _remembered("resource", resource, judge)
+
+
+def _under(prefix: str, problems: list[Problem]) -> list[Problem]:
+    """The problems inside ``prefix``, with paths relative to it."""
+    return [(p[len(prefix) :].lstrip("."), m) for p, m in problems if p == prefix or _covered(p, [(prefix, "")])]
+
+
+def _shell(shell: dict[str, Any]) -> tuple[list[Problem], list[Problem], list[str], str | None]:
+    """A Bundle's shell (entry resources taken out): the R4 table on the whole, the R4B models on its pieces that
+    repeat across answers (the Bundle without entries, each entry without its resource), each remembered."""
+    table = r4_problems(shell)
+    entries = shell.get("entry")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        return (table, *r4b_problems(shell, table))
+    top = {k: v for k, v in shell.items() if k != "entry"}
+    top_known = [(p, m) for p, m in table if not p.startswith("entry")]
+    found, notes, broken = _remembered("bundle-top", top, lambda: r4b_problems(top, top_known))
+    found, notes = list(found), list(notes)
+    for i, entry in enumerate(entries):
+        if not entry:
+            continue
+        prefix = f"entry[{i}]"
+        known = _under(prefix, table)
+        more, more_notes, more_broken = _remembered(
+            "bundle-entry", entry, lambda e=entry, k=known: r4b_problems(e, k, _entry_model(), "Bundle.entry")
+        )
+        found += [(_join(prefix, p) if p else prefix, m) for p, m in more]
+        notes += more_notes
+        broken = broken or more_broken
+    return table, found, notes, broken
+
+
+@cache
+def _entry_model() -> Any:
+    from fhir.resources.R4B.bundle import BundleEntry
+
+    return BundleEntry
 
 
 def structure(body: dict[str, Any]) -> tuple[list[Problem], list[str], list[str], int]:
@@ -244,8 +296,9 @@ def structure(body: dict[str, Any]) -> tuple[list[Problem], list[str], list[str]
     notes: list[str] = []
     harness: list[str] = []
     parts = _parts(body)
+    bundle = body.get("resourceType") == "Bundle" and len(parts) > 0
     for prefix, resource in parts:
-        table, found, more, broken = _judged(resource)
+        table, found, more, broken = _shell(resource) if bundle and prefix == "" else _judged(resource)
         problems += [(_join(prefix, p) if p else prefix, m) for p, m in (*table, *found)]
         notes += more
         harness += [broken] if broken else []

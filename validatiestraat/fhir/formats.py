@@ -143,7 +143,8 @@ def _xml_children(elem: etree._Element, type_name: str, out: dict[str, Any]) -> 
             value, extra = _xml_resource(inner[0]), None
         elif d.type in table.primitives:
             value = _primitive(table.primitives[d.type], child.get("value"))
-            extra = _xml_complex(child, "Element") or None
+            # most primitives carry only their value: no id, no extension (skip the walk for those)
+            extra = _xml_complex(child, "Element") or None if len(child) or "id" in child.attrib else None
         else:
             value, extra = _xml_complex(child, d.type), None
         if d.repeats:
