@@ -20,7 +20,7 @@ from typing import Any
 
 from validatiestraat.checks.context import CheckContext
 from validatiestraat.checks.registry import checks_for
-from validatiestraat.judge import discard, judge, judge_in_worker
+from validatiestraat.judge import discard, judge, judge_batch_in_worker
 from validatiestraat.judge import pool as judge_pool
 from validatiestraat.results import Finding, Outcome, Result, Verdict, verdict
 from validatiestraat.scenarios import Scenario
@@ -120,48 +120,72 @@ def run(
     return RunOutcome(run_id or new_run_id(), started, time.perf_counter() - t0, results)
 
 
+#: cases per message to a worker: fewer wake-ups of the pool's threads, which share the GIL with the driving
+BATCH = 8
+
+
 def _run_pipelined(
     session: DvaSession, cases: list[tuple[Scenario, str | None]], progress: Progress | None, judges: int
 ) -> list[Result]:
     workers = judge_pool(session.dataset, judges)
-    pending: list[tuple[CheckContext | None, Future[list[Result]] | list[Result]]] = []
+    slots: list[list[Result]] = []  # the results of each case, in case order
+    batches: list[tuple[list[int], list[CheckContext], Future[list[list[Result]]]]] = []
+    waiting: list[tuple[int, CheckContext]] = []
+
+    def here(index: int, ctx: CheckContext) -> None:
+        slots[index] = judge(ctx)
+        if progress is not None:
+            progress(ctx.case, slots[index])
+
+    def send() -> None:
+        if not waiting:
+            return
+        indexes, ctxs = [i for i, _ in waiting], [c for _, c in waiting]
+        waiting.clear()
+        try:
+            future = workers.submit(
+                judge_batch_in_worker, [(c.scenario, c.variant, c.exchanges, c.facts) for c in ctxs]
+            )
+        except BrokenExecutor:  # the worker died earlier: judge here from now on
+            discard(session.dataset, judges)
+            for i, c in zip(indexes, ctxs, strict=True):
+                here(i, c)
+            return
+        if progress is not None:
+            future.add_done_callback(
+                lambda f, ctxs=ctxs: [progress(c.case, r) for c, r in zip(ctxs, _safe(f, len(ctxs)), strict=True)]
+            )
+        batches.append((indexes, ctxs, future))
+
     try:
         for scenario, variant in cases:
             driven = drive_case(session, scenario, variant)
             if isinstance(driven, list):
-                pending.append((None, driven))
+                slots.append(driven)
                 if progress is not None:
                     progress(scenario.case_id(variant), driven)
                 continue
+            slots.append([])
+            waiting.append((len(slots) - 1, driven))
+            if len(waiting) >= BATCH:
+                send()
+        send()
+        for indexes, ctxs, future in batches:
             try:
-                future = workers.submit(judge_in_worker, scenario, variant, driven.exchanges, driven.facts)
-            except BrokenExecutor:  # the worker died earlier: judge here from now on
+                judged = future.result()
+            except Exception:  # the worker died or could not take the cases: judge here, same checks, same verdicts
                 discard(session.dataset, judges)
-                pending.append((driven, judge(driven)))
-                continue
-            if progress is not None:
-                future.add_done_callback(lambda f, case=driven.case: progress(case, _safe(f)))
-            pending.append((driven, future))
-        results: list[Result] = []
-        for ctx, item in pending:
-            if isinstance(item, list):
-                results += item
-                continue
-            try:
-                results += item.result()
-            except Exception:  # the worker died or could not take the case: judge here, same checks, same verdicts
-                assert ctx is not None
-                discard(session.dataset, judges)
-                results += judge(ctx)
-        return results
+                judged = [judge(c) for c in ctxs]
+            for i, case_results in zip(indexes, judged, strict=True):
+                slots[i] = case_results
+        return [r for case_results in slots for r in case_results]
     finally:
-        for _, item in pending:  # nothing of this run may keep running after it returns
-            if isinstance(item, Future):
-                item.cancel()
+        for _, _, future in batches:  # nothing of this run may keep running after it returns
+            future.cancel()
 
 
-def _safe(future: Future[list[Result]]) -> list[Result]:
+def _safe(future: Future[list[list[Result]]], n: int) -> list[list[Result]]:
     try:
         return future.result()
     except Exception:  # reported where the results are collected
-        return []
+        return [[] for _ in range(n)]

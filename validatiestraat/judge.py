@@ -1,6 +1,6 @@
 """Judging a driven case: every check that applies, on the case's recorded exchanges and the dataset.
 
-Pure (no I/O), so it can run beside the driving: :func:`judge_in_worker` runs in a separate process that holds
+Pure (no I/O), so it can run beside the driving: :func:`judge_batch_in_worker` runs in a separate process that holds
 its own copy of the dataset (:func:`init_worker`), while the next case is driven against the SUT.
 """
 
@@ -35,11 +35,12 @@ def init_worker(resources: list[Resource], patients: list[PatientEntry]) -> None
         structure(resource)
 
 
-def judge_in_worker(
-    scenario: Scenario, variant: str | None, exchanges: list[Exchange], facts: dict[str, Any]
-) -> list[Result]:
+def judge_batch_in_worker(
+    cases: list[tuple[Scenario, str | None, list[Exchange], dict[str, Any]]],
+) -> list[list[Result]]:
+    """The results of each case, in order (runs in a worker process)."""
     assert _DATASET is not None, "init_worker did not run"
-    return judge(CheckContext(scenario, variant, exchanges, _DATASET, facts))
+    return [judge(CheckContext(s, v, exchanges, _DATASET, facts)) for s, v, exchanges, facts in cases]
 
 
 _POOLS: dict[tuple[int, int], ProcessPoolExecutor] = {}
