@@ -20,16 +20,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from lxml import etree
+from straat_helpers import authorize_url, front
 
 from mock_providers.dva import faults as F
 from mock_providers.faults import FAULTS, describe, get, validate
 from mock_providers.his.dataset import BUILTIN_DIR, load_builtin
-from mock_providers.straat import DVA, PGO, PROVIDER, Straat
+from mock_providers.straat import DVA, PGO, Straat
 from validatiestraat import engine, net, scenarios
 from validatiestraat.checks.registry import checks_for
 from validatiestraat.evidence.recorder import Recorder
@@ -38,7 +39,7 @@ from validatiestraat.fhir.search import search
 from validatiestraat.fhir.store import PatientEntry, Store
 from validatiestraat.fhir.tdates import expand
 from validatiestraat.medmij.lists import OAuthclient
-from validatiestraat.medmij.mp9 import BLOCKS_BY_CODE, SERVICE_ID
+from validatiestraat.medmij.mp9 import BLOCKS_BY_CODE
 from validatiestraat.pki import CertFiles, TestPKI
 from validatiestraat.results import Outcome, Result, Verdict, verdict
 from validatiestraat.scenarios import Scenario
@@ -47,7 +48,6 @@ from validatiestraat.tls import client_context
 from validatiestraat.useragent import AutoUserAgent
 
 T = date(2026, 11, 23)
-SCOPE = f"{PROVIDER.removesuffix('@medmij')}~{SERVICE_ID}"
 MEDIA = {"json": "application/fhir+json", "xml": "application/fhir+xml"}
 ELSEWHERE = "https://elders.straat.test/cb"
 
@@ -100,22 +100,6 @@ def faulty(store: Store, pki: TestPKI) -> Iterator[Callable[[str], Straat]]:
 
 def backchannel(straat: Straat, cert: CertFiles | None = None, ctx: ssl.SSLContext | None = None) -> httpx.AsyncClient:
     return net.client(ctx or client_context(straat.pki.root_pem, cert), straat.hosts)
-
-
-def front(straat: Straat, url: str) -> httpx.Response:
-    return straat.run(straat.browser_http.get(url))
-
-
-def authorize_url(straat: Straat, **overrides: str) -> str:
-    params = {
-        "response_type": "code",
-        "client_id": PGO,
-        "redirect_uri": straat.pgo.redirect_uri,
-        "scope": SCOPE,
-        "state": "s-123",
-        **overrides,
-    }
-    return f"{straat.origins['dva-front']}/oauth/authorize?{urlencode(params)}"
 
 
 def query_of(url: str) -> dict[str, str]:

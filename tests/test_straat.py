@@ -7,10 +7,11 @@ import json
 import ssl
 from collections.abc import Iterator
 from datetime import date
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from straat_helpers import SCOPE, authorize_url, front
 
 from mock_providers.his.dataset import load_builtin
 from mock_providers.pgo.client import PGOError
@@ -24,7 +25,6 @@ from validatiestraat.tls import client_context
 from validatiestraat.useragent import AutoUserAgent
 
 T = date(2026, 3, 1)
-SCOPE = f"{PROVIDER.removesuffix('@medmij')}~{SERVICE_ID}"
 CLINICAL = {b.resource_type for b in BLOCKS}
 
 
@@ -54,23 +54,6 @@ def expected_ids(store: Store, patient_id: str) -> dict[str, set[str]]:
             if block is not None and Store.patient_of(r) == patient_id:
                 out[block.code].add(r["id"])
     return out
-
-
-def front(straat: Straat, url: str) -> httpx.Response:
-    return straat.run(straat.browser_http.get(url))
-
-
-def authorize_url(straat: Straat, **overrides: str) -> str:
-    params = {
-        "response_type": "code",
-        "client_id": PGO,
-        "redirect_uri": straat.pgo.redirect_uri,
-        "scope": SCOPE,
-        "state": "s-123",
-        **overrides,
-    }
-    params = {k: v for k, v in params.items() if v is not None}
-    return f"{straat.origins['dva-front']}/oauth/authorize?{urlencode(params)}"
 
 
 def redirect_params(response: httpx.Response) -> dict[str, str]:
