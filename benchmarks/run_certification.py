@@ -105,7 +105,7 @@ def main() -> None:
                 else:  # the searches alone: stateless, so their replay is the same exchanges
                     for patient in {s.patient for s in chosen if s.patient}:
                         session.run(session.token(patient))
-                recorder.exchanges.clear()
+                recorder.clear()
                 t0 = time.perf_counter()
                 outcome = engine.run(session, chosen, judges=judges)
                 harness = time.perf_counter() - t0

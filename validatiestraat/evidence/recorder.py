@@ -33,31 +33,30 @@ class Recorder:
 
     def __init__(self) -> None:
         self.exchanges: list[Exchange] = []
+        self._by_case: dict[str, list[Exchange]] = {}  # the same exchanges, by case (read once per case)
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._active_case = "-"
         self._active_step = "-"
 
     # -- naming what is recorded --------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def case(self, case_id: str) -> Iterator[None]:
-        token = _CASE.set(case_id)
-        previous, self._active_case = self._active_case, case_id
-        try:
-            yield
-        finally:
-            _CASE.reset(token)
-            self._active_case = previous
+    def case(self, case_id: str) -> contextlib.AbstractContextManager[None]:
+        return self._label(_CASE, "_active_case", case_id)
+
+    def step(self, name: str) -> contextlib.AbstractContextManager[None]:
+        return self._label(_STEP, "_active_step", name)
 
     @contextlib.contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        token = _STEP.set(name)
-        previous, self._active_step = self._active_step, name
+    def _label(self, var: contextvars.ContextVar[str | None], active: str, value: str) -> Iterator[None]:
+        """Name what is recorded meanwhile: in the context (harness side) and as what runs now (server side)."""
+        token = var.set(value)
+        previous = getattr(self, active)
+        setattr(self, active, value)
         try:
             yield
         finally:
-            _STEP.reset(token)
-            self._active_step = previous
+            var.reset(token)
+            setattr(self, active, previous)
 
     def _labels(self) -> tuple[str, str]:
         # the context variables when set (harness side); else what the driver runs now (server side)
@@ -70,12 +69,19 @@ class Recorder:
         with self._lock:
             exchange.id = f"x{len(self.exchanges) + 1:05d}"
             self.exchanges.append(exchange)
+            self._by_case.setdefault(exchange.case, []).append(exchange)
         return exchange
+
+    def clear(self) -> None:
+        """Forget what was recorded (a benchmark's warm-up); exchange ids start again."""
+        with self._lock:
+            self.exchanges.clear()
+            self._by_case.clear()
 
     # -- reading ------------------------------------------------------------------------------------------
     def of_case(self, case_id: str) -> list[Exchange]:
         with self._lock:
-            return [e for e in self.exchanges if e.case == case_id]
+            return list(self._by_case.get(case_id, ()))
 
     def get(self, exchange_id: str) -> Exchange | None:
         with self._lock:
