@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from validatiestraat.evidence.exchange import Exchange
 from validatiestraat.fhir.store import Store
 from validatiestraat.scenarios import Scenario
+
+T = TypeVar("T")
 
 
 class NoResponse(Exception):
@@ -50,6 +53,12 @@ class CheckContext:
         if exchange.status is None:
             raise NoResponse(f"no response to {exchange.method} {exchange.url}: {exchange.error}", exchange.id)
         return exchange
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per case: what several checks of the case derive alike (a parsed answer, ...)."""
+        if key not in self._parsed:
+            self._parsed[key] = compute()
+        return self._parsed[key]
 
     def resource(self, exchange: Exchange) -> dict[str, Any]:
         """The response body as FHIR JSON (parsed from JSON or XML by its content type), cached per exchange.

@@ -319,8 +319,4 @@ def read_answer(ctx: CheckContext) -> Answer | Finding:
         return skipped("the answer is not a FHIR resource (see search.searchset)", x.id)
     if body.get("resourceType") != "Bundle":
         return skipped(f"the answer is {body.get('resourceType')}, not a Bundle (see search.searchset)", x.id)
-    # one Answer per exchange for all the checks of the case, kept beside the context's parsed bodies
-    cached = ctx._parsed.get(f"{x.id}#mp9-answer")
-    if not isinstance(cached, Answer):
-        cached = ctx._parsed[f"{x.id}#mp9-answer"] = Answer(x, body, ctx.dataset)
-    return cached
+    return ctx.memo(f"{x.id}#mp9-answer", lambda: Answer(x, body, ctx.dataset))  # one for all checks of the case
