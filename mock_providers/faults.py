@@ -37,6 +37,43 @@ def _f(name: str, layer: str, requirement: str, title: str, description: str) ->
 _CATALOGUE = (
     # -- OAuth (authorization server) ------------------------------------------------------------------------
     _f(
+        "dva.ocl_ignored",
+        "oauth",
+        "medmij.lists.ocl-client",
+        "OCL not consulted",
+        "The authorize endpoint serves a client_id that is not on the OAuth client list as if it were.",
+    ),
+    _f(
+        "dva.unknown_client_redirected",
+        "oauth",
+        "medmij.oauth.unknown-client-no-redirect",
+        "Unknown client redirected",
+        "An authorization request from a client_id not on the OCL is answered with an error redirect to its "
+        "unverified redirect_uri instead of an error page.",
+    ),
+    _f(
+        "dva.error_not_redirected",
+        "oauth",
+        "medmij.oauth.error-redirect",
+        "Errors shown instead of redirected",
+        "An invalid authorization request from a known client (bad response_type, scope, state) gets an error "
+        "page instead of an RFC 6749 error redirect to the client.",
+    ),
+    _f(
+        "dva.bare_scope_accepted",
+        "oauth",
+        "medmij.oauth.scope-grammar",
+        "AS 1.x bare scope accepted",
+        "A scope that is a bare GegevensdienstId (the outdated AS 1.x grammar) is accepted for this provider.",
+    ),
+    _f(
+        "dva.token_response_incomplete",
+        "oauth",
+        "medmij.oauth.token-response",
+        "Token response without expires_in",
+        "The token response leaves out expires_in.",
+    ),
+    _f(
         "dva.code_reusable",
         "oauth",
         "medmij.oauth.code-single-use",
@@ -242,6 +279,27 @@ _CATALOGUE = (
         "validatiestraat.mp9.patient-isolation",
         "Another patient's data",
         "The answer holds a focal resource of another patient than the one the token is for.",
+    ),
+    _f(
+        "dva.codeableconcept_without_text",
+        "fhir",
+        "nictiz.mp9.codeableconcept-text",
+        "CodeableConcept without display or text",
+        "A CodeableConcept in a focal resource carries neither a coding display nor a text.",
+    ),
+    _f(
+        "dva.unknown_element",
+        "fhir",
+        "nictiz.mp9.profile",
+        "Element FHIR R4 does not have",
+        "A focal resource carries an element that FHIR R4 does not define.",
+    ),
+    _f(
+        "dva.extra_medication",
+        "fhir",
+        "nictiz.mp9.counts",
+        "A Medication nothing refers to",
+        "The answer includes a Medication that no returned resource refers to, so the Medication count is off.",
     ),
 )
 

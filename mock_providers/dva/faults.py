@@ -33,6 +33,11 @@ SCOPE_UNCHECKED = "dva.scope_unchecked"
 TOKEN_WITHOUT_REDIRECT_URI = "dva.token_without_redirect_uri"
 TOKEN_SLOW = "dva.token_slow"
 UNKNOWN_TOKEN_ACCEPTED = "dva.unknown_token_accepted"
+OCL_IGNORED = "dva.ocl_ignored"
+UNKNOWN_CLIENT_REDIRECTED = "dva.unknown_client_redirected"
+ERROR_NOT_REDIRECTED = "dva.error_not_redirected"
+BARE_SCOPE_ACCEPTED = "dva.bare_scope_accepted"
+TOKEN_RESPONSE_INCOMPLETE = "dva.token_response_incomplete"
 # -- TLS (here, and the Whitelist guard in mock_providers.dva.app) --------------------------------------------
 ACCEPTS_TLS10 = "dva.accepts_tls10"
 CLIENT_CERT_OPTIONAL = "dva.client_cert_optional"
@@ -57,6 +62,9 @@ WRONG_CONTENT_TYPE = "dva.wrong_content_type"
 FILTER_500 = "dva.filter_500"
 DOSE_ALTERED = "dva.dose_altered"
 OTHER_PATIENT_DATA = "dva.other_patient_data"
+CODEABLECONCEPT_WITHOUT_TEXT = "dva.codeableconcept_without_text"
+UNKNOWN_ELEMENT = "dva.unknown_element"
+EXTRA_MEDICATION = "dva.extra_medication"
 
 BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
 #: the TLS listeners of the DVA (names as in mock_providers.straat)
@@ -331,6 +339,44 @@ def _other_patient_data(bundle: dict[str, Any], ctx: SearchContext) -> None:
         bundle["total"] += 1  # counted as a match, so that Bundle.total stays consistent
 
 
+def _concept(resource: Resource) -> dict[str, Any] | None:
+    """The first CodeableConcept (an object with a ``coding`` list) outside ``category`` and ``meta``."""
+    for _, value in _walk(resource, frozenset({"category", "meta"})):
+        if isinstance(value, dict) and isinstance(value.get("coding"), list) and value["coding"]:
+            return value
+    return None
+
+
+def _codeableconcept_without_text(bundle: dict[str, Any], _: SearchContext) -> None:
+    found = _first(_focal(bundle), _concept)
+    if found is not None:
+        found.pop("text", None)
+        for coding in found["coding"]:
+            if isinstance(coding, dict):
+                coding.pop("display", None)
+
+
+def _unknown_element(bundle: dict[str, Any], _: SearchContext) -> None:
+    focal = _focal(bundle)
+    if focal:
+        focal[0]["remark"] = "an element FHIR R4 does not have"
+
+
+def _extra_medication(bundle: dict[str, Any], ctx: SearchContext) -> None:
+    referenced = {
+        e["resource"].get("id") for e in _entries(bundle) if e["resource"].get("resourceType") == "Medication"
+    }
+    extra = next((m for m in ctx.store.all("Medication") if m.get("id") not in referenced), None)
+    if extra is None:
+        return
+    entry = {
+        "fullUrl": f"{ctx.base_url.rstrip('/')}/Medication/{extra['id']}",
+        "resource": copy.deepcopy(extra),
+        "search": {"mode": "include"},
+    }
+    _set_entries(bundle, [*_entries(bundle), entry])
+
+
 #: the Bundle mutators, in the order they are applied
 MUTATORS: dict[str, BundleMutator] = {
     ITERATE_IGNORED: _iterate_ignored,
@@ -348,6 +394,9 @@ MUTATORS: dict[str, BundleMutator] = {
     NO_SELF_LINK: _no_self_link,
     BSN_IN_OUTPUT: _bsn_in_output,
     DOSE_ALTERED: _dose_altered,
+    CODEABLECONCEPT_WITHOUT_TEXT: _codeableconcept_without_text,
+    UNKNOWN_ELEMENT: _unknown_element,
+    EXTRA_MEDICATION: _extra_medication,
 }
 
 
@@ -389,6 +438,11 @@ IMPLEMENTED: frozenset[str] = frozenset(
         TOKEN_WITHOUT_REDIRECT_URI,
         TOKEN_SLOW,
         UNKNOWN_TOKEN_ACCEPTED,
+        OCL_IGNORED,
+        UNKNOWN_CLIENT_REDIRECTED,
+        ERROR_NOT_REDIRECTED,
+        BARE_SCOPE_ACCEPTED,
+        TOKEN_RESPONSE_INCOMPLETE,
         ACCEPTS_TLS10,
         CLIENT_CERT_OPTIONAL,
         WHITELIST_IGNORED,

@@ -136,7 +136,11 @@ class AuthorizationServer:
         lists = await self.lists.fresh()
         client_id = q.get("client_id", "")
         client = lists.ocl.client(client_id) if lists.ocl and client_id else None
+        if client is None and client_id and F.OCL_IGNORED in self.faults:
+            client = OAuthclient(client_id, client_id, tuple(self.config.service_names))
         if client is None:
+            if F.UNKNOWN_CLIENT_REDIRECTED in self.faults and q.get("redirect_uri", "").startswith("https://"):
+                return error_redirect(q["redirect_uri"], "unauthorized_client", "unknown client", q.get("state"))
             return error_page("Technische storing", "Onbekende applicatie: client_id staat niet op de OCL.")
         redirect_uri = q.get("redirect_uri", "")
         problem = redirect_uri_problem(redirect_uri, client.hostname)
@@ -147,6 +151,8 @@ class AuthorizationServer:
         state = q.get("state")
 
         def fail(error: str, description: str) -> Response:
+            if F.ERROR_NOT_REDIRECTED in self.faults:
+                return error_page("Ongeldig verzoek", f"{error}: {description}")
             return error_redirect(redirect_uri, error, description, self._state(state))
 
         if not state:
@@ -156,7 +162,10 @@ class AuthorizationServer:
         try:
             scope = parse_scope(q.get("scope", ""))
         except ScopeError as exc:
-            return fail("invalid_scope", str(exc))
+            bare = q.get("scope", "").strip()
+            if not (F.BARE_SCOPE_ACCEPTED in self.faults and bare in self.config.service_names):
+                return fail("invalid_scope", str(exc))
+            scope = Scope.of(self.config.provider, [bare])
         if scope.zorgaanbiedernaam != self.config.provider:
             return fail("invalid_scope", f"this server authorizes for {self.config.provider} only")
         for service_id in scope.service_ids:
@@ -295,8 +304,11 @@ class AuthorizationServer:
             Grant(issued.patient_id, frozenset(scope.service_ids)), client_id, self.clock() + TOKEN_SECONDS
         )
         issued.tokens.append(token)
+        answer = {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS, "scope": str(scope)}
+        if F.TOKEN_RESPONSE_INCOMPLETE in self.faults:
+            del answer["expires_in"]
         return JSONResponse(
-            {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS, "scope": str(scope)},
+            answer,
             headers={**echo, "Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
