@@ -22,9 +22,6 @@ class Outcome(StrEnum):
     OMIT = "omit"
     SKIP = "skip"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 #: when findings disagree, the one earlier in this list decides the check's outcome
 _PRECEDENCE = (Outcome.FAIL, Outcome.ERROR, Outcome.OMIT, Outcome.PASS, Outcome.SKIP)

@@ -16,6 +16,7 @@ import secrets
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any, TypeVar
 
 import httpx
@@ -212,7 +213,5 @@ class DvaSession:
                 pass
         return {"patient": scenario.patient, "block": block.code, "format": variant or "json"}
 
-    def _t(self) -> Any:
-        from datetime import date
-
+    def _t(self) -> date:
         return date.fromisoformat(self.t) if self.t else date.today()
