@@ -14,9 +14,10 @@ through :func:`safe`.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -77,6 +78,21 @@ def _bundle(ctx: CheckContext) -> tuple[Exchange, dict[str, Any]] | Finding:
     return x, body
 
 
+BundleCheck = Callable[[CheckContext, Exchange, dict[str, Any]], list[Finding]]
+
+
+def on_bundle(fn: BundleCheck) -> Callable[[CheckContext], list[Finding]]:
+    """A check of the search answer's Bundle: it gets the exchange and the Bundle, and is skipped (with the
+    reason) when the answer holds no Bundle to judge."""
+
+    @functools.wraps(fn)
+    def judged(ctx: CheckContext) -> list[Finding]:
+        got = _bundle(ctx)
+        return [got] if isinstance(got, Finding) else fn(ctx, *got)
+
+    return judged
+
+
 def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     entries = bundle.get("entry")
     return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
@@ -94,11 +110,8 @@ def _plural(n: int, word: str) -> str:
 
 
 @check("fhir.fullurl", "Every entry has an absolute fullUrl that names its resource", ["nictiz.mp9.fullurl"])
-def fullurl(ctx: CheckContext) -> list[Finding]:
-    got = _bundle(ctx)
-    if isinstance(got, Finding):
-        return [got]
-    x, bundle = got
+@on_bundle
+def fullurl(ctx: CheckContext, x: Exchange, bundle: dict[str, Any]) -> list[Finding]:
     problems: list[str] = []
     checked = 0
     for i, entry in enumerate(_entries(bundle)):
@@ -135,11 +148,8 @@ def fullurl(ctx: CheckContext) -> list[Finding]:
 
 
 @check("fhir.meta-profile", "Every returned resource declares its profile in meta.profile", ["nictiz.mp9.meta-profile"])
-def meta_profile(ctx: CheckContext) -> list[Finding]:
-    got = _bundle(ctx)
-    if isinstance(got, Finding):
-        return [got]
-    x, bundle = got
+@on_bundle
+def meta_profile(ctx: CheckContext, x: Exchange, bundle: dict[str, Any]) -> list[Finding]:
     problems: list[str] = []
     checked = 0
     for i, entry in enumerate(_entries(bundle)):
@@ -156,11 +166,8 @@ def meta_profile(ctx: CheckContext) -> list[Finding]:
 
 
 @check("fhir.total", "Bundle.total does not exceed the number of matches", ["nictiz.mp9.total-matches"])
-def total(ctx: CheckContext) -> list[Finding]:
-    got = _bundle(ctx)
-    if isinstance(got, Finding):
-        return [got]
-    x, bundle = got
+@on_bundle
+def total(ctx: CheckContext, x: Exchange, bundle: dict[str, Any]) -> list[Finding]:
     # as the Nictiz assert counts: entries with search.mode 'match', and entries without a search element
     matches = 0
     for entry in _entries(bundle):
@@ -189,11 +196,8 @@ def _self_links(bundle: dict[str, Any]) -> list[str]:
 
 
 @check("fhir.self-link", "The searchset Bundle has a self link", ["nictiz.mp9.self-link"])
-def self_link(ctx: CheckContext) -> list[Finding]:
-    got = _bundle(ctx)
-    if isinstance(got, Finding):
-        return [got]
-    x, bundle = got
+@on_bundle
+def self_link(ctx: CheckContext, x: Exchange, bundle: dict[str, Any]) -> list[Finding]:
     links = _self_links(bundle)
     if not links:
         return [failed("the Bundle has no link with relation 'self'", x.id)]
@@ -211,13 +215,10 @@ def _params(url: str) -> list[tuple[str, str]]:
     "Every request parameter reappears in the self link (warning level)",
     ["nictiz.mp9.self-link-params"],
 )
-def self_link_params(ctx: CheckContext) -> list[Finding]:
+@on_bundle
+def self_link_params(ctx: CheckContext, x: Exchange, bundle: dict[str, Any]) -> list[Finding]:
     """Warning level in the qualification: a missing parameter is reported as ``omit`` with that reason, never
     as a failure (the Nictiz rule behind it is a warning-only common component)."""
-    got = _bundle(ctx)
-    if isinstance(got, Finding):
-        return [got]
-    x, bundle = got
     links = [u for u in _self_links(bundle) if u]
     if not links:
         return [skipped("no self link to compare with (fhir.self-link judges that)", x.id)]
@@ -242,14 +243,11 @@ def self_link_params(ctx: CheckContext) -> list[Finding]:
     "Every Coding has a system and a code, and no zib value-set OID as system",
     ["nictiz.mp9.coding-system-code"],
 )
-def coding(ctx: CheckContext) -> list[Finding]:
+@on_bundle
+def coding(ctx: CheckContext, x: Exchange, bundle: dict[str, Any]) -> list[Finding]:
     """The Nictiz assert on zib OIDs is written ``$this.is(coding)`` (lower case), which matches no type and so
     never fires; this check applies its stated intent to every Coding. The OID is matched on whole arcs
     (``…60.40.2`` and ``…60.40.2.x``, not ``…60.40.20``)."""
-    got = _bundle(ctx)
-    if isinstance(got, Finding):
-        return [got]
-    x, bundle = got
     problems: list[str] = []
     codings = _nodes(bundle, "Coding")
     for n in codings:
@@ -269,13 +267,10 @@ def coding(ctx: CheckContext) -> list[Finding]:
     "Every CodeableConcept has a display, a text or an extension",
     ["nictiz.mp9.codeableconcept-text"],
 )
-def codeableconcept(ctx: CheckContext) -> list[Finding]:
+@on_bundle
+def codeableconcept(ctx: CheckContext, x: Exchange, bundle: dict[str, Any]) -> list[Finding]:
     """As the Nictiz assert: ``coding.display.exists() or text.exists() or extension.exists()`` — an extension
     on the CodeableConcept itself (e.g. a nullFlavor or data-absent-reason) stands in for a display."""
-    got = _bundle(ctx)
-    if isinstance(got, Finding):
-        return [got]
-    x, bundle = got
     concepts = _nodes(bundle, "CodeableConcept")
     problems = []
     for n in concepts:
@@ -289,13 +284,10 @@ def codeableconcept(ctx: CheckContext) -> list[Finding]:
 
 
 @check("fhir.reference-display", "Every Reference has a display", ["nictiz.mp9.reference-display"])
-def reference_display(ctx: CheckContext) -> list[Finding]:
+@on_bundle
+def reference_display(ctx: CheckContext, x: Exchange, bundle: dict[str, Any]) -> list[Finding]:
     """The MP9-specific Nictiz assert (``all(display.exists())``) is the stricter of the two the scripts carry:
     a data-absent-reason or nullFlavor extension on the Reference does not replace the display."""
-    got = _bundle(ctx)
-    if isinstance(got, Finding):
-        return [got]
-    x, bundle = got
     references = _nodes(bundle, "Reference")
     problems = [f"{n.where}: Reference without display" for n in references if not present(n.value, "display")]
     if problems:
@@ -308,15 +300,12 @@ def reference_display(ctx: CheckContext) -> list[Finding]:
     "Every Identifier has a system (or type) and a value",
     ["nictiz.mp9.identifier-system-value"],
 )
-def identifier(ctx: CheckContext) -> list[Finding]:
+@on_bundle
+def identifier(ctx: CheckContext, x: Exchange, bundle: dict[str, Any]) -> list[Finding]:
     """``(system.exists() or type.exists()) and value.exists()`` as FHIRPath evaluates it: a value element that
     carries only extensions exists. That is the tolerance the qualification needs for the masked BSN identifier
     (no value, a ``data-absent-reason: masked`` extension in its place) and it is applied to every Identifier,
     as the assert does."""
-    got = _bundle(ctx)
-    if isinstance(got, Finding):
-        return [got]
-    x, bundle = got
     identifiers = _nodes(bundle, "Identifier")
     problems = []
     stand_ins = 0
