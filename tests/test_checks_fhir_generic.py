@@ -610,3 +610,20 @@ def test_the_qualifications_own_reference_fixtures_pass_every_check() -> None:
         c: r.messages[:2] for c, r in results.items() if r.outcome is not expected[c]
     }
     assert f"{len(store.all('Patient'))} BSN identifiers masked" in results["fhir.no-bsn"].messages[0]
+
+
+def test_entry_walks_are_remembered_by_content_and_match_a_fresh_walk() -> None:
+    from validatiestraat.checks import fhirtree
+
+    fhirtree._ENTRY_WALKS.clear()
+    fresh = [(n.type, n.where, n.value) for n in fhirtree.walk_uncached(good_bundle())]
+    again = [(n.type, n.where, n.value) for n in fhirtree.walk_uncached(good_bundle())]  # entries from the cache
+    assert again == fresh
+    assert (
+        "Coding",
+        "MedicationRequest/ma-1 category[0].coding[0]",
+        ma(good_bundle())["category"][0]["coding"][0],
+    ) in fresh
+    changed = mutated(lambda b: ma(b)["category"][0]["coding"][0].pop("system"))
+    walked = {n.where: n.value for n in fhirtree.walk_uncached(changed)}
+    assert "system" not in walked["MedicationRequest/ma-1 category[0].coding[0]"]  # new content, walked anew

@@ -51,6 +51,18 @@ def test_bundle_round_trip_and_element_order(resources: list[dict]) -> None:
     assert to_xml(shuffled) == to_xml(resources[0])
 
 
+def test_remembered_inner_resources_read_alike_and_are_shared(resources: list[dict]) -> None:
+    entries = [{"fullUrl": f"https://x.test/{r['resourceType']}/{r['id']}", "resource": r} for r in resources]
+    first = to_xml({"resourceType": "Bundle", "id": "a", "type": "searchset", "entry": entries})
+    second = to_xml({"resourceType": "Bundle", "id": "b", "type": "searchset", "entry": entries[::-1]})
+    read_first, read_second = from_xml(first, remember=True), from_xml(second, remember=True)
+    assert read_first == from_xml(first) and read_second == from_xml(second)
+    assert read_first["id"] == "a" and read_second["id"] == "b"  # the Bundles themselves are read afresh
+    # the same entry resource in two answers: read once, the same object in both
+    assert read_first["entry"][0]["resource"] is read_second["entry"][-1]["resource"]
+    assert from_xml(first)["entry"][0]["resource"] is not read_first["entry"][0]["resource"]
+
+
 def test_primitive_extensions_types_and_narrative() -> None:
     xml = b"""<Patient xmlns="http://hl7.org/fhir"><id value="p"/>
       <text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p>Hi &amp; bye</p></div></text>

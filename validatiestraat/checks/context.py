@@ -77,7 +77,7 @@ def _parse(exchange: Exchange) -> dict[str, Any] | BadBody:
     body = exchange.response_body
     kind = "xml" if "xml" in exchange.content_type else "json"
     try:
-        resource = from_xml(body) if kind == "xml" else from_json(body)
+        resource = from_xml(body, remember=True) if kind == "xml" else from_json(body)
     except Exception as exc:  # any parser complaint means: not a FHIR resource in that format
         return BadBody(f"the response body is not FHIR {kind.upper()}: {type(exc).__name__}: {exc}")
     if not isinstance(resource, dict) or "resourceType" not in resource:

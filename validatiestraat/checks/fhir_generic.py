@@ -206,8 +206,10 @@ def self_link(ctx: CheckContext, x: Exchange, bundle: dict[str, Any]) -> list[Fi
     return [passed("a self link with a url is present", x.id)]
 
 
-def _params(url: str) -> list[tuple[str, str]]:
-    return parse_qsl(urlsplit(url).query, keep_blank_values=True)
+@functools.lru_cache(maxsize=1024)
+def _params(url: str) -> tuple[tuple[str, str], ...]:
+    """The query parameters of ``url`` (remembered: a run asks the same searches in JSON and in XML)."""
+    return tuple(parse_qsl(urlsplit(url).query, keep_blank_values=True))
 
 
 @check(

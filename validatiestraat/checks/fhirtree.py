@@ -14,6 +14,7 @@ Presence follows FHIRPath on FHIR data: a primitive element *exists* when it has
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,43 @@ def walk(resource: dict[str, Any]) -> list[Node]:
     return nodes
 
 
+#: the walks of entry resources, by content: a run returns the same Medication or MedicationRequest in many answers
+_ENTRY_WALKS: dict[str, list[Node]] = {}
+
+
+#: content keys of the objects keyed lately, by identity (each object is held, so its id is not reused)
+_KEYS: dict[int, tuple[Any, str]] = {}
+
+
+def content_key(obj: Any) -> str:
+    """A key that is equal for objects of equal JSON content: lets a check remember what it judged of a resource
+    that many answers repeat. Computed once per object (the checks of a case share it)."""
+    known = _KEYS.get(id(obj))
+    if known is not None and known[0] is obj:
+        return known[1]
+    if len(_KEYS) > 8192:
+        _KEYS.clear()
+    key = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    _KEYS[id(obj)] = (obj, key)
+    return key
+
+
+def _entry_walk(resource: dict[str, Any]) -> list[Node]:
+    """The walk of a Bundle entry's resource, remembered by content. Its nodes do not depend on where the entry
+    sits (an entry resource is labelled by itself, its paths start at it); their ``value`` objects are those of
+    the first answer that held it, equal in content (the checks only read them)."""
+    key = content_key(resource)
+    nodes = _ENTRY_WALKS.get(key)
+    if nodes is None:
+        if len(_ENTRY_WALKS) > 4096:
+            _ENTRY_WALKS.clear()
+        nodes = _ENTRY_WALKS[key] = walk_uncached(resource)
+    return nodes
+
+
+_ENTRY = "@entry"  # a stack mark: an entry resource, walked (and remembered) on its own
+
+
 def walk_uncached(resource: dict[str, Any]) -> list[Node]:
     """Every typed object of ``resource`` in document order: the resource itself, each complex element, each
     ``_x`` extension holder, and likewise inside contained resources and Bundle entries (an entry resource gets
@@ -74,6 +112,9 @@ def walk_uncached(resource: dict[str, Any]) -> list[Node]:
     stack: list[tuple[dict[str, Any], str | None, str, str]] = [(resource, None, label(resource), "")]
     while stack:
         obj, type_name, where, path = stack.pop()
+        if type_name == _ENTRY:
+            found += _entry_walk(obj)
+            continue
         if type_name is None:
             rt = obj.get("resourceType")
             if not isinstance(rt, str) or not is_resource_type(rt):
@@ -102,7 +143,7 @@ def walk_uncached(resource: dict[str, Any]) -> list[Node]:
                 step = f"{key}[{i}]" if many else key
                 child_path = f"{path}.{step}" if path else step
                 if child_type is None and type_name == "Bundle.entry" and key == "resource":
-                    children.append((item, None, label(item), ""))
+                    children.append((item, _ENTRY, "", ""))
                 else:
                     children.append((item, child_type, where, child_path))
         stack.extend(reversed(children))

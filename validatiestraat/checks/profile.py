@@ -24,7 +24,6 @@ sound answer comes out ``omit``, never a silent ``pass``; a structural error is 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from functools import cache
@@ -34,7 +33,7 @@ from pydantic import ValidationError
 
 from validatiestraat.checks.context import BadBody, CheckContext
 from validatiestraat.checks.fhir_generic import listed, safe
-from validatiestraat.checks.fhirtree import label
+from validatiestraat.checks.fhirtree import content_key, label
 from validatiestraat.checks.registry import check
 from validatiestraat.fhir.formats import _table, is_resource_type
 from validatiestraat.results import Finding, errored, failed, omitted, passed
@@ -234,7 +233,7 @@ _SEEN: dict[str, Any] = {}
 def _remembered(kind: str, obj: dict[str, Any], judge: Callable[[], T]) -> T:
     """``judge()`` of ``obj``, remembered by content: a run returns the same Medication or Practitioner, and the
     same entry of it, in many answers, and JSON and XML answers parse alike."""
-    key = kind + json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    key = kind + content_key(obj)
     if key not in _SEEN:
         if len(_SEEN) > 8192:
             _SEEN.clear()

@@ -43,6 +43,10 @@ class _Table:
         self.by_name: dict[str, dict[str, _Element]] = {
             t: {e.name: e for e in rows} for t, rows in self.ordered.items()
         }
+        # the elements of each type that XML writes as attributes (``id`` of an element, ``url`` of an extension)
+        self.attributes: dict[str, tuple[str, ...]] = {
+            t: tuple(e.name for e in rows if e.attribute) for t, rows in self.ordered.items()
+        }
         # JSON key ("name" or "_name") -> (position, element): lets the writer visit only the keys present
         self.position: dict[str, dict[str, tuple[int, _Element]]] = {
             t: {k: (i, e) for i, e in enumerate(rows) for k in (e.name, f"_{e.name}")}
@@ -83,6 +87,7 @@ def from_json(data: bytes | str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- XML -> JSON
 
 
+@lru_cache(maxsize=4096)
 def _local(tag: str) -> tuple[str, str]:
     ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
     return ns, local
@@ -102,25 +107,43 @@ def _primitive(kind: str, text: str | None) -> Any:
     return text
 
 
-def _xml_resource(elem: etree._Element) -> dict[str, Any]:
+def _xml_resource(elem: etree._Element, remember: bool = False) -> dict[str, Any]:
     ns, rt = _local(elem.tag)
     if ns != FHIR_NS or rt not in _table().ordered:
         raise ValueError(f"not a FHIR resource element: {elem.tag}")
     out: dict[str, Any] = {"resourceType": rt}
-    _xml_children(elem, rt, out)
+    _xml_children(elem, rt, out, remember)
     return out
 
 
-def _xml_complex(elem: etree._Element, type_name: str) -> dict[str, Any]:
+#: resources inside resources read by ``from_xml(..., remember=True)``, by their XML text (bounded)
+_READ: dict[bytes, dict[str, Any]] = {}
+
+
+def _inner_resource(elem: etree._Element, remember: bool) -> dict[str, Any]:
+    if not remember:
+        return _xml_resource(elem)
+    key = etree.tostring(elem)
+    known = _READ.get(key)
+    if known is None:
+        if len(_READ) > 4096:
+            _READ.clear()
+        known = _READ[key] = _xml_resource(elem)
+    return known
+
+
+def _xml_complex(elem: etree._Element, type_name: str, remember: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for attr in _table().ordered.get(type_name, ()):
-        if attr.attribute and attr.name in elem.attrib:
-            out[attr.name] = elem.attrib[attr.name]
-    _xml_children(elem, type_name, out)
+    attrib = elem.attrib
+    if attrib:
+        for name in _table().attributes.get(type_name, ()):
+            if name in attrib:
+                out[name] = attrib[name]
+    _xml_children(elem, type_name, out, remember)
     return out
 
 
-def _xml_children(elem: etree._Element, type_name: str, out: dict[str, Any]) -> None:
+def _xml_children(elem: etree._Element, type_name: str, out: dict[str, Any], remember: bool = False) -> None:
     table = _table()
     defs = table.by_name.get(type_name)
     if defs is None:
@@ -140,13 +163,13 @@ def _xml_children(elem: etree._Element, type_name: str, out: dict[str, Any]) -> 
             inner = [c for c in child if isinstance(c.tag, str)]
             if len(inner) != 1:
                 raise ValueError(f"{type_name}.{name} must hold exactly one resource")
-            value, extra = _xml_resource(inner[0]), None
+            value, extra = _inner_resource(inner[0], remember), None
         elif d.type in table.primitives:
             value = _primitive(table.primitives[d.type], child.get("value"))
             # most primitives carry only their value: no id, no extension (skip the walk for those)
             extra = _xml_complex(child, "Element") or None if len(child) or "id" in child.attrib else None
         else:
-            value, extra = _xml_complex(child, d.type), None
+            value, extra = _xml_complex(child, d.type, remember), None
         if d.repeats:
             out.setdefault(name, []).append(value)
             pending_ext.setdefault(name, []).append(extra)
@@ -164,11 +187,15 @@ def _xml_children(elem: etree._Element, type_name: str, out: dict[str, Any]) -> 
             del out[name]
 
 
-def from_xml(data: bytes | str) -> dict[str, Any]:
-    """Parse a FHIR XML resource (any type, Bundles included) into its JSON form."""
+def from_xml(data: bytes | str, remember: bool = False) -> dict[str, Any]:
+    """Parse a FHIR XML resource (any type, Bundles included) into its JSON form.
+
+    With ``remember`` the resources inside it (Bundle entries, contained resources) are read once per XML text
+    and the same objects are returned for every later answer that repeats them: for readers that never change
+    what they get (the checks), which read the same Medication in many answers."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=False)
-    return _xml_resource(etree.fromstring(raw, parser))
+    return _xml_resource(etree.fromstring(raw, parser), remember)
 
 
 # --------------------------------------------------------------------------- JSON -> XML
