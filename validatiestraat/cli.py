@@ -13,6 +13,7 @@ from rich.table import Table
 
 from validatiestraat.cli_dataset import dataset_app
 from validatiestraat.cli_run import faults_command, run_command
+from validatiestraat.cli_validate import packages_app, validate_command
 from validatiestraat.fhir.store import Store
 from validatiestraat.pki import TestPKI
 
@@ -23,6 +24,8 @@ app.add_typer(straat_app, name="straat")
 app.add_typer(dataset_app, name="dataset")
 app.command("run")(run_command)
 app.command("faults")(faults_command)
+app.command("validate")(validate_command)
+app.add_typer(packages_app, name="packages")
 
 DateT = Annotated[str | None, typer.Option("--t", help="Date T of the dataset (YYYY-MM-DD); default today.")]
 Dataset = Annotated[str, typer.Option(help="'builtin' (the project's own MP9 dataset) or 'nictiz'.")]

@@ -102,7 +102,7 @@ class Validator:
                 resource = json.loads(text)
         except RecursionError:
             return [Issue(ERROR, "(file)", "the content is nested too deeply to read", "input.nesting")]
-        except (ValueError, UnicodeDecodeError) as exc:
+        except Exception as exc:  # any parser complaint (lxml's syntax errors are not ValueErrors) means: unreadable
             kind = "XML" if text.startswith(b"<") else "JSON"
             return [Issue(ERROR, "(file)", f"not FHIR {kind}: {exc}"[:500], "input.syntax")]
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
