@@ -104,3 +104,25 @@ def test_the_mp9_chain_from_the_shared_caches() -> None:
     ma = ps.get("http://nictiz.nl/fhir/StructureDefinition/mp-MedicationAgreement")
     assert ma["type"] == "MedicationRequest" and ma["snapshot"]["element"]  # the snapshot cache came first
     assert ps.get("http://hl7.org/fhir/StructureDefinition/Patient")["kind"] == "resource"
+
+
+def test_the_bundled_packages_carry_the_mp9_chain_and_validate_the_projects_dataset() -> None:
+    from datetime import date
+
+    from validatiestraat.fhir.packages import BundledPackages
+    from validatiestraat.fhir.tdates import expand
+    from validatiestraat.fhir.validator import Validator, counts
+
+    bundled = BundledPackages()
+    assert {p.name for p in bundled.packages} >= {"nictiz.fhir.nl.r4.medicationprocess9", "hl7.fhir.r4.core"}
+    assert all(len(p.manifest["sha256"]) == 64 for p in bundled.packages)
+    ma = bundled.get("http://nictiz.nl/fhir/StructureDefinition/mp-MedicationAgreement")
+    assert ma is not None and ma["snapshot"]["element"][0]["path"] == "MedicationRequest"
+    validator = Validator(bundled)
+    resources = sorted((Path(__file__).parents[1] / "fixtures" / "mp9" / "resources").glob("*.json"))
+    assert len(resources) > 100
+    for path in resources:
+        resource = json.loads(expand(path.read_text(encoding="utf-8"), date(2025, 1, 1)))
+        issues = validator.validate(resource)
+        assert counts(issues) == (0, 0), (path.name, issues[:3])
+        assert resource["meta"]["profile"]  # each was judged against its Nictiz profile too

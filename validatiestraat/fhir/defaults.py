@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from validatiestraat.fhir.packages import PackageSet, search_dirs
+from validatiestraat.fhir.packages import BUNDLE, BundledPackages, PackageError, PackageSet, search_dirs
 from validatiestraat.fhir.profiles import Profiles
 from validatiestraat.fhir.validator import Validator
 
@@ -25,7 +25,14 @@ DEFAULT_ROOTS = (
 
 
 def load_packages(dirs: Sequence[Path] | None = None, roots: Sequence[str] = DEFAULT_ROOTS) -> PackageSet:
-    return PackageSet.load(list(roots), search_dirs(dirs or ()))
+    """The packages ``roots`` from the caches (``dirs`` first, see :func:`search_dirs`); when a cache lacks one of
+    the default roots, the compact form the wheel carries."""
+    try:
+        return PackageSet.load(list(roots), search_dirs(dirs or ()))
+    except PackageError:
+        if tuple(roots) != DEFAULT_ROOTS or not BUNDLE.is_file():
+            raise
+        return BundledPackages()
 
 
 def load_validator(dirs: Sequence[Path] | None = None, roots: Sequence[str] = DEFAULT_ROOTS) -> Validator:

@@ -296,3 +296,43 @@ def tarball_of(package: Package) -> bytes:
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         tar.add(package.folder, arcname="package")
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- what the wheel carries
+
+BUNDLE = Path(__file__).with_name("bundled") / "packages.zip"
+
+
+class BundledPackages(PackageSet):
+    """The compact form of the default packages that the wheel carries (``scripts/build_fhir_bundle.py``): the
+    StructureDefinitions (snapshots cut to what validation reads) and the terminology they bind, one zip member
+    per resource, read when first asked for."""
+
+    def __init__(self, path: Path = BUNDLE) -> None:
+        import zipfile
+
+        try:
+            self._zip = zipfile.ZipFile(path)
+            head = json.loads(self._zip.read("index.json"))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise PackageError(f"the bundled packages ({path}) cannot be read: {exc}") from exc
+        self.packages = [Package(p["id"], p["version"], path, p) for p in head["packages"]]
+        self.missing = []
+        self._index: dict[str, dict[str, Any]] = head["index"]
+        self._versions = {f"{u}|{r['version']}": u for u, r in self._index.items() if r.get("version")}
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    def get(self, url: str) -> dict[str, Any] | None:
+        url = self._versions.get(url, url.split("|", 1)[0])
+        if url not in self._cache:
+            row = self._index.get(url)
+            if row is None:
+                return None
+            self._cache[url] = json.loads(self._zip.read(row["member"]))
+        return self._cache[url]
+
+    def source(self, url: str) -> Package | None:
+        return self.packages[0] if url.split("|", 1)[0] in self._index and self.packages else None
+
+    def urls(self, resource_type: str | None = None) -> list[str]:
+        return sorted(u for u, r in self._index.items() if resource_type is None or r["resourceType"] == resource_type)

@@ -1,0 +1,157 @@
+"""Build the compact, compiled form of the FHIR packages that the wheel carries (run by hand, output committed).
+
+    .venv/bin/python scripts/build_fhir_bundle.py [--packages DIR ...]
+
+Loads the default package set of the validator (validatiestraat.fhir.defaults.DEFAULT_ROOTS: MP9 3.0 rc.7 with
+nl-core, zib2020 and R4 core, plus hl7.terminology and hl7.fhir.uv.extensions) from the package caches (the
+``--packages`` folders first; e.g. ../shared/fhir-packages-snapshots and ../shared/fhir-packages), and writes
+``validatiestraat/fhir/bundled/packages.zip`` (one compressed JSON member per resource, read on demand, and an
+``index.json`` of canonical URLs):
+
+- every StructureDefinition of the Nictiz packages and every R4 core StructureDefinition (resources, datatypes,
+  extensions), and the extension definitions of the other packages, each with a snapshot (taken from the package,
+  or generated from the differential) cut down to what validation reads: ids, paths, cardinality, types, fixed and
+  pattern values, bindings, constraints, slicing;
+- every ValueSet bound (required or extensible) by one of them, the value sets those import, and the CodeSystems
+  they draw on (narratives left out);
+- a manifest: each source package's id, version, licence and the SHA-256 of its folder.
+
+All these packages are CC0 (HL7 and Nictiz publish them under CC0-1.0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from validatiestraat.fhir.defaults import DEFAULT_ROOTS  # noqa: E402
+from validatiestraat.fhir.packages import PackageSet, search_dirs, sha256_of  # noqa: E402
+
+OUT = ROOT / "validatiestraat" / "fhir" / "bundled" / "packages.zip"
+ELEMENT_KEYS = ("id", "path", "sliceName", "min", "max", "type", "binding", "slicing", "contentReference")
+
+
+def slim_element(e: dict[str, Any]) -> dict[str, Any]:
+    out = {k: e[k] for k in ELEMENT_KEYS if k in e}
+    if "base" in e:
+        out["base"] = {"max": e["base"].get("max")}
+    if "binding" in out:
+        out["binding"] = {k: v for k, v in out["binding"].items() if k in ("strength", "valueSet")}
+    if "type" in out:
+        out["type"] = [{k: v for k, v in t.items() if k in ("code", "profile", "targetProfile")} for t in out["type"]]
+    if "constraint" in e:
+        out["constraint"] = [
+            {k: c[k] for k in ("key", "severity", "human", "expression") if k in c} for c in e["constraint"]
+        ]
+    for k, v in e.items():
+        if k.startswith("fixed") or k.startswith("pattern"):
+            out[k] = v
+    return out
+
+
+def slim_sd(sd: dict[str, Any]) -> dict[str, Any]:
+    keep = ("resourceType", "id", "url", "version", "name", "type", "kind", "abstract", "derivation", "baseDefinition")
+    out = {k: sd[k] for k in keep if k in sd}
+    out["snapshot"] = {"element": [slim_element(e) for e in sd["snapshot"]["element"]]}
+    return out
+
+
+def slim_terminology(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if k not in ("text", "contact", "description", "purpose", "copyright")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--packages", type=Path, action="append", default=[])
+    args = ap.parse_args()
+    packages = PackageSet.load(list(DEFAULT_ROOTS), search_dirs(args.packages))
+    from validatiestraat.fhir.profiles import Profiles
+
+    try:
+        from validatiestraat.fhir.snapshot import with_snapshot as make_snapshot
+    except ImportError:
+        make_snapshot = None
+    profiles = Profiles(packages, make_snapshot)
+    nictiz = {p.key for p in packages.packages if p.name.startswith("nictiz.")}
+    wanted: list[str] = []
+    for url in packages.urls("StructureDefinition"):
+        source = packages.source(url)
+        sd = packages.get(url)
+        if source is None or sd is None:
+            continue
+        if source.key in nictiz or source.name == "hl7.fhir.r4.core" or sd.get("type") == "Extension":
+            wanted.append(url)
+    resources: dict[str, dict[str, Any]] = {}
+    bound: set[str] = set()
+    for url in wanted:
+        sd = packages.get(url)
+        assert sd is not None
+        if not (sd.get("snapshot") or {}).get("element"):
+            if profiles.tree(url) is None:
+                print(f"skipped {url}: {profiles.problems.get(url)}")
+                continue
+            sd = profiles._snapshots.get(url) or sd  # the generator keeps what it made
+            if not (sd.get("snapshot") or {}).get("element"):
+                print(f"skipped {url}: no snapshot")
+                continue
+        resources[url] = slim_sd(sd)
+        for e in sd["snapshot"]["element"]:
+            b = e.get("binding") or {}
+            if b.get("strength") in ("required", "extensible") and isinstance(b.get("valueSet"), str):
+                bound.add(b["valueSet"].split("|", 1)[0])
+    queue = sorted(bound)
+    seen: set[str] = set()
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        r = packages.get(url)
+        if r is None:
+            continue
+        resources[url] = slim_terminology(r)
+        if r.get("resourceType") == "ValueSet":
+            compose = r.get("compose") or {}
+            for part in (compose.get("include") or []) + (compose.get("exclude") or []):
+                queue += [v.split("|", 1)[0] for v in part.get("valueSet") or []]
+                if isinstance(part.get("system"), str):
+                    queue.append(part["system"])
+    manifest = [
+        {
+            "id": p.name,
+            "version": p.version,
+            "license": p.manifest.get("license", "CC0-1.0"),
+            "sha256": sha256_of(p.folder),
+        }
+        for p in packages.packages
+    ]
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    index = {}
+    size = 0
+    with zipfile.ZipFile(OUT, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for n, (url, r) in enumerate(sorted(resources.items())):
+            member = f"r/{n:05d}.json"
+            raw = json.dumps(r, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+            size += len(raw)
+            z.writestr(zipfile.ZipInfo(member, date_time=(2020, 1, 1, 0, 0, 0)), raw, zipfile.ZIP_DEFLATED, 9)
+            index[url] = {"member": member, "resourceType": r["resourceType"], "version": r.get("version")}
+        head = json.dumps({"packages": manifest, "index": index}, sort_keys=True, indent=0).encode("utf-8")
+        z.writestr(zipfile.ZipInfo("index.json", date_time=(2020, 1, 1, 0, 0, 0)), head, zipfile.ZIP_DEFLATED, 9)
+    kinds: dict[str, int] = {}
+    for r in resources.values():
+        kinds[r["resourceType"]] = kinds.get(r["resourceType"], 0) + 1
+    print(
+        f"{OUT.relative_to(ROOT)}: {len(resources)} resources {kinds}, {size} bytes of JSON, "
+        f"{OUT.stat().st_size} zipped"
+    )
+
+
+if __name__ == "__main__":
+    main()
