@@ -34,8 +34,18 @@ sys.path.insert(0, str(ROOT))
 from validatiestraat.fhir.defaults import DEFAULT_ROOTS  # noqa: E402
 from validatiestraat.fhir.packages import PackageSet, search_dirs, sha256_of  # noqa: E402
 
+BEST_PRACTICE = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
 OUT = ROOT / "validatiestraat" / "fhir" / "bundled" / "packages.zip"
 ELEMENT_KEYS = ("id", "path", "sliceName", "min", "max", "type", "binding", "slicing", "contentReference")
+
+
+def _constraint(c: dict[str, Any]) -> dict[str, Any]:
+    """What validation reads of a constraint; of its extensions only the best-practice flag."""
+    out = {k: c[k] for k in ("key", "severity", "human", "expression") if k in c}
+    flags = [x for x in c.get("extension") or () if x.get("url") == BEST_PRACTICE]
+    if flags:
+        out["extension"] = flags
+    return out
 
 
 def slim_element(e: dict[str, Any]) -> dict[str, Any]:
@@ -47,9 +57,7 @@ def slim_element(e: dict[str, Any]) -> dict[str, Any]:
     if "type" in out:
         out["type"] = [{k: v for k, v in t.items() if k in ("code", "profile", "targetProfile")} for t in out["type"]]
     if "constraint" in e:
-        out["constraint"] = [
-            {k: c[k] for k in ("key", "severity", "human", "expression") if k in c} for c in e["constraint"]
-        ]
+        out["constraint"] = [_constraint(c) for c in e["constraint"]]
     for k, v in e.items():
         if k.startswith("fixed") or k.startswith("pattern"):
             out[k] = v

@@ -3,16 +3,21 @@
     validator = load_validator()                 # packages from the usual caches (see packages.search_dirs)
     validator = load_validator(dirs=[Path(...)])
 
-The terminology and FHIRPath plug-ins and the snapshot generator are wired in when their modules are present.
+The validator judges bindings with :class:`~bindings.TerminologyBindings` (value sets from the packages, offline) and
+invariants with :class:`~fhirpath.Invariants` (``memberOf()`` answered by the same terminology).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from validatiestraat.fhir.bindings import TerminologyBindings
+from validatiestraat.fhir.fhirpath import Invariants
 from validatiestraat.fhir.packages import BUNDLE, BundledPackages, PackageError, PackageSet, search_dirs
 from validatiestraat.fhir.profiles import Profiles
+from validatiestraat.fhir.terminology import Terminology
 from validatiestraat.fhir.validator import Validator
 
 #: MP9 3.0 (2.0.0-rc.7, as the Nictiz qualification pins it; it brings nl-core, zib2020 and R4 core), and the two
@@ -35,6 +40,27 @@ def load_packages(dirs: Sequence[Path] | None = None, roots: Sequence[str] = DEF
         return BundledPackages()
 
 
+def plugins(packages: PackageSet) -> tuple[TerminologyBindings, Invariants]:
+    """The binding and invariant plug-ins over ``packages``, sharing one terminology."""
+    terminology = Terminology(packages.get)
+
+    def member_of(value_set: str, value: Any) -> bool | None:
+        codes = value.get("coding") if isinstance(value, dict) and "coding" in value else [value]
+        answers = set()
+        for c in codes or ():
+            if isinstance(c, str):
+                answers.add(terminology.check(value_set, None, c).status)
+            elif isinstance(c, dict) and isinstance(c.get("code"), str):
+                system = c.get("system") if isinstance(c.get("system"), str) else None
+                answers.add(terminology.check(value_set, system, c["code"]).status)
+        if "in" in answers:
+            return True
+        return None if "unknown" in answers or not answers else False
+
+    return TerminologyBindings(terminology), Invariants(member_of=member_of)
+
+
 def load_validator(dirs: Sequence[Path] | None = None, roots: Sequence[str] = DEFAULT_ROOTS) -> Validator:
     packages = load_packages(dirs, roots)
-    return Validator(packages, Profiles(packages))
+    bindings, invariants = plugins(packages)
+    return Validator(packages, Profiles(packages), bindings, invariants)

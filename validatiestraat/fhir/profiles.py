@@ -19,6 +19,7 @@ from typing import Any
 from validatiestraat.fhir.packages import PackageSet
 
 CORE = "http://hl7.org/fhir/StructureDefinition/"
+BEST_PRACTICE = CORE + "elementdefinition-bestpractice"
 #: the FHIRPath system types a snapshot uses for ``id``, ``url`` and the value of primitives
 SYSTEM_TYPES = {
     "http://hl7.org/fhirpath/System.String": "string",
@@ -51,6 +52,7 @@ class Constraint:
     severity: str
     human: str
     expression: str
+    best_practice: bool = False  # flagged elementdefinition-bestpractice: not judged (HL7's default)
 
 
 @dataclass(eq=False)
@@ -143,7 +145,13 @@ def _element(e: dict[str, Any]) -> Element:
         pattern=_prefixed(e, "pattern"),
         binding=(str(binding.get("strength")), binding.get("valueSet")) if isinstance(binding, dict) else None,
         constraints=tuple(
-            Constraint(str(c.get("key")), str(c.get("severity", "error")), str(c.get("human", "")), c["expression"])
+            Constraint(
+                str(c.get("key")),
+                str(c.get("severity", "error")),
+                str(c.get("human", "")),
+                c["expression"],
+                any(x.get("url") == BEST_PRACTICE and x.get("valueBoolean") for x in c.get("extension") or ()),
+            )
             for c in e.get("constraint") or []
             if isinstance(c, dict) and isinstance(c.get("expression"), str)
         ),

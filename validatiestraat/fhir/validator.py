@@ -52,9 +52,19 @@ class Bindings(Protocol):
 
 class InvariantEvaluator(Protocol):
     def judge(
-        self, key: str, expression: str, focus: Any, type_code: str, resource: dict[str, Any], root: dict[str, Any]
+        self,
+        key: str,
+        expression: str,
+        focus: Any,
+        type_code: str,
+        resource: dict[str, Any],
+        root: dict[str, Any],
+        *,
+        holder: Any = None,
+        path: str | None = None,
     ) -> bool | str:
-        """True when the invariant holds, False when it fails, a message when it cannot be evaluated."""
+        """True when the invariant holds, False when it fails, a message when it cannot be evaluated. ``holder``:
+        a primitive's ``_x`` object; ``path``: the element's path (the type of a BackboneElement)."""
         ...
 
 
@@ -204,7 +214,7 @@ class Validator:
                 continue
             holder = key.startswith("_")
             name = key[1:] if holder else key
-            child, code = _child(children, name)
+            child, code = _child(children, name, strict=owner.is_core)
             if child is None:
                 if run.base_pass:
                     run.add(ERROR, loc, f"unrecognized property {key!r}", "structure.unknown-element")
@@ -319,9 +329,12 @@ class Validator:
                     element = self.profiles.core("Element")
                     if element is not None and run.base_pass:
                         self._complex(run, holder, element.root, element, loc, res, "Element")
+            if elem.children and not run.base_pass:
+                # a profile that constrains the primitive's extensions (given.extension:givenOrInitial)
+                self._complex(run, holder if isinstance(holder, dict) else {}, elem, tree, loc, res, code)
             self._fixed_pattern(run, elem, value, loc)
             self._binding(run, elem, code, value, loc)
-            self._invariants(run, elem, value, code, loc, res)
+            self._invariants(run, elem, value, code, loc, res, holder)
             return
         if not isinstance(value, dict):
             if run.base_pass:
@@ -385,27 +398,59 @@ class Validator:
         for severity, message, rule in self.bindings.judge(strength, value_set, code, value):
             run.add(severity, loc, message + _src(run), rule)
 
-    def _invariants(self, run: _Run, elem: Element, value: Any, code: str, loc: str, res: dict[str, Any]) -> None:
-        if self.invariants is None or not elem.constraints:
+    def _invariants(
+        self,
+        run: _Run,
+        elem: Element,
+        value: Any,
+        code: str,
+        loc: str,
+        res: dict[str, Any],
+        holder: Any = None,
+    ) -> None:
+        """The element's constraints on one value; in the base pass also those of the value's type itself (ref-1,
+        per-1, qty-3 ... stand on the root of Reference, Period, Quantity, not on the elements typed with them)."""
+        if self.invariants is None:
             return
-        for c in elem.constraints:
-            outcome = self.invariants.judge(c.key, c.expression, value, code, res, run.root)
+        constraints = elem.constraints
+        if run.base_pass and not is_primitive(code):
+            own = self.profiles.core(code)
+            if own is not None and own.root.constraints:
+                keys = {c.key for c in constraints}
+                constraints = constraints + tuple(c for c in own.root.constraints if c.key not in keys)
+        path = elem.path if code in ("BackboneElement", "Element") else None
+        for c in constraints:
+            if c.best_practice:
+                continue  # HL7 6.0.21 does not report best-practice rules (dom-6) unless asked to
+            outcome = self.invariants.judge(c.key, c.expression, value, code, res, run.root, holder=holder, path=path)
             if outcome is True:
                 continue
+            rule = f"invariant:{c.key}"
             if outcome is False:
                 severity = ERROR if c.severity == "error" else WARNING
-                run.add(severity, loc, f"constraint failed: {c.key}: {c.human}{_src(run)}", f"invariant:{c.key}")
-            else:
-                run.add(WARNING, loc, f"constraint {c.key} could not be evaluated: {outcome}", f"invariant:{c.key}")
+                run.add(severity, loc, f"constraint failed: {c.key}: {c.human}{_src(run)}", rule)
+            else:  # HL7 reports an expression it cannot evaluate as an error too
+                run.add(ERROR, loc, f"constraint {c.key} could not be evaluated: {outcome}{_src(run)}", rule)
 
     def _reference(self, run: _Run, elem: Element, value: dict[str, Any], loc: str, res: dict[str, Any]) -> None:
         ref = value.get("reference")
+        declared = value.get("type")
         type_ref = elem.type_of("Reference")
-        if not isinstance(ref, str) or type_ref is None or not type_ref.target_profiles:
+        if type_ref is None or not type_ref.target_profiles:
             return
-        target = _resolve(run, ref, res)
-        m = _REF.match(ref)
+        target = _resolve(run, ref, res) if isinstance(ref, str) else None
+        m = _REF.match(ref) if isinstance(ref, str) else None
         rtype = target.get("resourceType") if target is not None else (m["type"] if m else None)
+        if isinstance(declared, str):
+            if isinstance(rtype, str) and declared != rtype:
+                run.add(
+                    ERROR,
+                    f"{loc}.type",
+                    f"the reference says its target is a {declared}, but it points at a {rtype} ({ref}){_src(run)}",
+                    "reference.target-type",
+                )
+                return
+            rtype = declared
         if not isinstance(rtype, str):
             return
         allowed: dict[str, list[str]] = {}
@@ -586,18 +631,22 @@ class Validator:
                 elem = found
                 continue
             children, owner = self._children_for(elem, owner, elem.types[0] if elem.types else None)
-            child, _ = _child(children, step)
+            child = children.get(f"{step}[x]") or _child(children, step)[0]  # "value" names value[x]
             if child is None:
                 return None
-            elem = child
+            # a path through a sliced element with one slice means that slice (extension.value: the one extension
+            # the profile defines there)
+            elem = child.slices[0] if len(child.slices) == 1 else child
         return elem
 
 
 # ---------------------------------------------------------------------- helpers
 
 
-def _child(children: dict[str, Element], name: str) -> tuple[Element | None, str]:
-    """The definition of instance key ``name`` (``valueQuantity`` → ``value[x]``) and the value's type."""
+def _child(children: dict[str, Element], name: str, *, strict: bool = False) -> tuple[Element | None, str]:
+    """The definition of instance key ``name`` (``valueQuantity`` → ``value[x]``) and the value's type. A choice
+    key with a type the element does not have is no element at all for the core definition (``strict``: HL7's
+    "unrecognized property"), and a type the profile does not allow otherwise."""
     child = children.get(name)
     if child is not None and not child.is_choice:
         return child, child.types[0].code if child.types else "Element"
@@ -609,7 +658,9 @@ def _child(children: dict[str, Element], name: str) -> tuple[Element | None, str
                 for t in c.types:
                     if t.code[0].upper() + t.code[1:] == suffix:
                         return c, t.code
-                # a type the element does not allow: reported by the type check
+                if strict:
+                    return None, ""
+                # a type the profile does not allow: reported by the type check
                 return c, suffix[0].lower() + suffix[1:] if suffix not in _COMPLEX_NAMES else suffix
     return None, ""
 

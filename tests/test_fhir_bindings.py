@@ -1,0 +1,101 @@
+"""The binding plug-in: which terminology answer becomes which issue (HL7 6.0.21, ``-tx n/a``, config B)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from validatiestraat.fhir.bindings import TerminologyBindings
+from validatiestraat.fhir.terminology import Terminology
+
+EX = "http://example.org/fhir"
+COLOURS = f"{EX}/CodeSystem/colours"
+SNOMED = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
+RESOURCES: dict[str, dict[str, Any]] = {
+    COLOURS: {
+        "resourceType": "CodeSystem",
+        "url": COLOURS,
+        "content": "complete",
+        "concept": [{"code": "red", "display": "Red"}, {"code": "blue", "display": "Blue"}],
+    },
+    f"{EX}/ValueSet/colours": {
+        "resourceType": "ValueSet",
+        "url": f"{EX}/ValueSet/colours",
+        "compose": {"include": [{"system": COLOURS}]},
+    },
+    f"{EX}/ValueSet/findings": {
+        "resourceType": "ValueSet",
+        "url": f"{EX}/ValueSet/findings",
+        "compose": {"include": [{"system": SNOMED, "concept": [{"code": "22298006"}]}]},
+    },
+    f"{EX}/ValueSet/units": {
+        "resourceType": "ValueSet",
+        "url": f"{EX}/ValueSet/units",
+        "compose": {"include": [{"system": UCUM, "concept": [{"code": "cm"}]}]},
+    },
+}
+COLOUR_VS, FINDINGS_VS, UNITS_VS = (f"{EX}/ValueSet/{n}" for n in ("colours", "findings", "units"))
+
+
+@pytest.fixture(scope="module")
+def bindings() -> TerminologyBindings:
+    return TerminologyBindings(Terminology(RESOURCES.get))
+
+
+def _severities(problems: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    return [(severity, rule) for severity, _, rule in problems]
+
+
+def test_codes_in_the_value_set_give_nothing(bindings: TerminologyBindings) -> None:
+    assert bindings.judge("required", COLOUR_VS, "code", "red") == []
+    assert bindings.judge("required", COLOUR_VS, "Coding", {"system": COLOURS, "code": "blue"}) == []
+    concept = {"coding": [{"system": SNOMED, "code": "1"}, {"system": COLOURS, "code": "red"}]}
+    assert bindings.judge("required", COLOUR_VS, "CodeableConcept", concept) == []
+
+
+def test_not_in_is_an_error_when_required_and_a_warning_when_extensible(bindings: TerminologyBindings) -> None:
+    assert _severities(bindings.judge("required", COLOUR_VS, "code", "green")) == [("error", "binding.required")]
+    assert _severities(bindings.judge("extensible", COLOUR_VS, "code", "green")) == [("warning", "binding.extensible")]
+    concept = {"coding": [{"system": COLOURS, "code": "green"}]}
+    problems = bindings.judge("required", COLOUR_VS, "CodeableConcept", concept)
+    assert _severities(problems) == [("error", "binding.required")]
+    assert f"{COLOURS}#green" in problems[0][1] and COLOUR_VS in problems[0][1]
+
+
+def test_a_code_system_only_a_server_knows(bindings: TerminologyBindings) -> None:
+    """A CodeableConcept or code that cannot be checked is a warning; a Coding or Quantity under a required binding
+    is an error (HL7 6.0.21 does so), a warning when extensible."""
+    concept = {"coding": [{"system": SNOMED, "code": "22298006"}]}
+    assert _severities(bindings.judge("required", FINDINGS_VS, "CodeableConcept", concept)) == [
+        ("warning", "binding.required")
+    ]
+    quantity = {"value": 180, "unit": "cm", "system": UCUM, "code": "cm"}
+    problems = bindings.judge("required", UNITS_VS, "Quantity", quantity)
+    assert _severities(problems) == [("error", "binding.required")]
+    assert "terminology server" in problems[0][1]
+    assert _severities(bindings.judge("extensible", UNITS_VS, "Quantity", quantity)) == [
+        ("warning", "binding.extensible")
+    ]
+
+
+def test_no_coding_at_all(bindings: TerminologyBindings) -> None:
+    assert _severities(bindings.judge("required", COLOUR_VS, "CodeableConcept", {"text": "reddish"})) == [
+        ("error", "binding.required")
+    ]
+    assert _severities(bindings.judge("extensible", COLOUR_VS, "CodeableConcept", {"text": "reddish"})) == [
+        ("warning", "binding.extensible")
+    ]
+
+
+def test_a_wrong_display_is_a_warning(bindings: TerminologyBindings) -> None:
+    problems = bindings.judge("required", COLOUR_VS, "Coding", {"system": COLOURS, "code": "red", "display": "Rood"})
+    assert _severities(problems) == [("warning", "terminology.display")]
+    assert "Rood" in problems[0][1]
+
+
+def test_values_that_are_not_coded_are_left_to_the_structure_checks(bindings: TerminologyBindings) -> None:
+    assert bindings.judge("required", COLOUR_VS, "code", 42) == []
+    assert bindings.judge("required", COLOUR_VS, "Coding", {"system": COLOURS}) == []
+    assert bindings.judge("required", COLOUR_VS, "Identifier", {"value": "x"}) == []
