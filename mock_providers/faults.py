@@ -295,6 +295,20 @@ _CATALOGUE = (
         "A focal resource carries an element that FHIR R4 does not define.",
     ),
     _f(
+        "dva.status_outside_value_set",
+        "fhir",
+        "nictiz.mp9.profile",
+        "Status outside its value set",
+        "A focal resource carries a status code that is not in the value set its profile requires.",
+    ),
+    _f(
+        "dva.period_ends_before_start",
+        "fhir",
+        "nictiz.mp9.profile",
+        "Period ending before it starts",
+        "A period in a focal resource ends before it starts, which breaks the FHIR invariant per-1.",
+    ),
+    _f(
         "dva.extra_medication",
         "fhir",
         "nictiz.mp9.counts",

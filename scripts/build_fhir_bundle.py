@@ -4,7 +4,8 @@
 
 Loads the default package set of the validator (validatiestraat.fhir.defaults.DEFAULT_ROOTS: MP9 3.0 rc.7 with
 nl-core, zib2020 and R4 core, plus hl7.terminology and hl7.fhir.uv.extensions) from the package caches (the
-``--packages`` folders first; e.g. ../shared/fhir-packages-snapshots and ../shared/fhir-packages), and writes
+``--packages`` folders first; the committed bundle is made from ../shared/fhir-packages, whose Nictiz packages carry
+differentials only, so every Nictiz snapshot in it is made by validatiestraat.fhir.snapshot), and writes
 ``validatiestraat/fhir/bundled/packages.zip`` (one compressed JSON member per resource, read on demand, and an
 ``index.json`` of canonical URLs):
 
@@ -35,6 +36,7 @@ from validatiestraat.fhir.defaults import DEFAULT_ROOTS  # noqa: E402
 from validatiestraat.fhir.packages import PackageSet, search_dirs, sha256_of  # noqa: E402
 
 BEST_PRACTICE = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
+FHIR_TYPE = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 OUT = ROOT / "validatiestraat" / "fhir" / "bundled" / "packages.zip"
 ELEMENT_KEYS = ("id", "path", "sliceName", "min", "max", "type", "binding", "slicing", "contentReference")
 
@@ -48,6 +50,15 @@ def _constraint(c: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _type(t: dict[str, Any]) -> dict[str, Any]:
+    """What validation reads of a type; of its extensions only the FHIR type of a FHIRPath system type."""
+    out = {k: v for k, v in t.items() if k in ("code", "profile", "targetProfile")}
+    named = [x for x in t.get("extension") or () if x.get("url") == FHIR_TYPE]
+    if named:
+        out["extension"] = named
+    return out
+
+
 def slim_element(e: dict[str, Any]) -> dict[str, Any]:
     out = {k: e[k] for k in ELEMENT_KEYS if k in e}
     if "base" in e:
@@ -55,7 +66,7 @@ def slim_element(e: dict[str, Any]) -> dict[str, Any]:
     if "binding" in out:
         out["binding"] = {k: v for k, v in out["binding"].items() if k in ("strength", "valueSet")}
     if "type" in out:
-        out["type"] = [{k: v for k, v in t.items() if k in ("code", "profile", "targetProfile")} for t in out["type"]]
+        out["type"] = [_type(t) for t in out["type"]]
     if "constraint" in e:
         out["constraint"] = [_constraint(c) for c in e["constraint"]]
     for k, v in e.items():
@@ -81,12 +92,9 @@ def main() -> None:
     args = ap.parse_args()
     packages = PackageSet.load(list(DEFAULT_ROOTS), search_dirs(args.packages))
     from validatiestraat.fhir.profiles import Profiles
+    from validatiestraat.fhir.snapshot import with_snapshot
 
-    try:
-        from validatiestraat.fhir.snapshot import with_snapshot as make_snapshot
-    except ImportError:
-        make_snapshot = None
-    profiles = Profiles(packages, make_snapshot)
+    profiles = Profiles(packages, with_snapshot)
     nictiz = {p.key for p in packages.packages if p.name.startswith("nictiz.")}
     wanted: list[str] = []
     for url in packages.urls("StructureDefinition"):
@@ -105,7 +113,7 @@ def main() -> None:
             if profiles.tree(url) is None:
                 print(f"skipped {url}: {profiles.problems.get(url)}")
                 continue
-            sd = profiles._snapshots.get(url) or sd  # the generator keeps what it made
+            sd = with_snapshot(url, packages, profiles._snapshots) or sd  # remembered: not made twice
             if not (sd.get("snapshot") or {}).get("element"):
                 print(f"skipped {url}: no snapshot")
                 continue

@@ -535,8 +535,7 @@ def test_messages_never_quote_a_test_bsn_even_when_the_sut_builds_urls_from_it()
 def test_every_answer_of_the_reference_straat_passes() -> None:
     """All seven blocks for every test patient of the project's dataset in JSON (so every resource a search can
     reach), and in XML for the filter patient and the patient whose treatment runs through all blocks, over real
-    TLS: the generic checks pass and ``fhir.profile`` finds no structural error (its outcome is ``omit``: the
-    profiles are not validated yet)."""
+    TLS: the generic checks pass, and ``fhir.profile`` finds every answer conformant to R4 and its profiles."""
     from mock_providers.his.dataset import load_builtin
     from mock_providers.straat import Straat
     from validatiestraat import engine
@@ -568,11 +567,9 @@ def test_every_answer_of_the_reference_straat_passes() -> None:
     assert len(results) == sum(len(s.variants) for s in scenarios) * len(mine)
     profile = [r for r in results if r.check == "fhir.profile"]
     not_passed = [r for r in results if r.outcome is not Outcome.PASS]
-    assert all(r.check == "fhir.profile" and r.outcome is Outcome.OMIT for r in not_passed), [
-        (r.id, r.outcome.value, r.messages[:2]) for r in not_passed[:5]
-    ]
-    assert len(not_passed) == len(profile)
-    assert all("structurally valid FHIR R4" in " ".join(r.messages) for r in profile)
+    assert not not_passed, [(r.id, r.outcome.value, r.messages[:2]) for r in not_passed[:5]]
+    assert all("conforms to FHIR R4 and to" in r.messages[0] for r in profile)
+    assert sum(NICTIZ in r.messages[0] for r in profile) > len(profile) / 2  # most answers declare profiles
     # the answers were substantial: many Codings, and the masked BSN identifiers were seen and tolerated
     codings = sum(int(r.messages[0].split()[1]) for r in results if r.check == "fhir.coding")
     assert codings > 500
@@ -585,7 +582,7 @@ def test_every_answer_of_the_reference_straat_passes() -> None:
 def test_the_qualifications_own_reference_fixtures_pass_every_check() -> None:
     """The 191 MP9 MedMij cert fixtures of the Nictiz qualification (read at run time from ../shared, never
     copied), served as one searchset Bundle: they satisfy every generic check and have no structural error, so
-    the checks are no stricter than the qualification where they mean to follow it."""
+    the checks are no stricter than the qualification where they mean to follow it (all 191 pass HL7 6.0.21 too)."""
     from conftest import nictiz_paths
 
     from mock_providers.his.nictiz import load_nictiz
@@ -605,7 +602,7 @@ def test_the_qualifications_own_reference_fixtures_pass_every_check() -> None:
         ],
     }
     results = {c: judge(c, exchange(body), store) for c in (*GENERIC, "fhir.profile")}
-    expected = {**dict.fromkeys(GENERIC, Outcome.PASS), "fhir.profile": Outcome.OMIT}
+    expected = dict.fromkeys((*GENERIC, "fhir.profile"), Outcome.PASS)
     assert {c: r.outcome for c, r in results.items()} == expected, {
         c: r.messages[:2] for c, r in results.items() if r.outcome is not expected[c]
     }

@@ -225,7 +225,7 @@ def tls10_handshake(straat: Straat, listener: str, cert: CertFiles | None) -> st
 
 def test_every_catalogued_fault_is_implemented_and_cites_a_requirement() -> None:
     assert set(FAULTS) == F.IMPLEMENTED
-    assert len(FAULTS) == 37
+    assert len(FAULTS) == 39
     for name, fault in FAULTS.items():
         assert fault.name == name and fault.party == "dva" and fault.layer in ("oauth", "tls", "fhir")
         assert fault.requirement.count(".") >= 2 and fault.requirement == fault.requirement.lower()
@@ -529,6 +529,30 @@ def test_dose_altered(clean: Straat, faulty: Callable[[str], Straat], patient: P
     changed = [e["resource"] for e in entries(bad) if e["resource"] != store.get(*_key(e))]
     assert len(changed) == 1 and changed[0]["resourceType"] == "MedicationRequest"
     assert doses(changed[0]) != doses(store.get(*_key({"resource": changed[0]})))
+
+
+def _changed(bad: dict[str, Any], store: Store) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(stored, served) pairs of the entry resources the fault changed."""
+    return [(store.get(*_key(e)), e["resource"]) for e in entries(bad) if e["resource"] != store.get(*_key(e))]
+
+
+def test_status_outside_value_set(
+    clean: Straat, faulty: Callable[[str], Straat], patient: PatientEntry, store: Store
+) -> None:
+    _, bad = both(clean, faulty("dva.status_outside_value_set"), patient)
+    ((was, now),) = _changed(bad, store)
+    assert (was["status"], now["status"]) == ("active", "in-progress")
+    assert {k: v for k, v in now.items() if k != "status"} == {k: v for k, v in was.items() if k != "status"}
+
+
+def test_period_ends_before_start(
+    clean: Straat, faulty: Callable[[str], Straat], patient: PatientEntry, store: Store
+) -> None:
+    _, bad = both(clean, faulty("dva.period_ends_before_start"), patient)
+    ((was, now),) = _changed(bad, store)
+    periods = [v for _, v in walk(now) if isinstance(v, dict) and v.get("end") == "1990-01-01"]
+    assert len(periods) == 1 and periods[0]["start"] > "1990-01-01"
+    assert "1990-01-01" not in json.dumps(was)
 
 
 def _key(entry: dict[str, Any]) -> tuple[str, str]:

@@ -36,12 +36,25 @@ RESOURCES: dict[str, dict[str, Any]] = {
         "compose": {"include": [{"system": UCUM, "concept": [{"code": "cm"}]}]},
     },
 }
-COLOUR_VS, FINDINGS_VS, UNITS_VS = (f"{EX}/ValueSet/{n}" for n in ("colours", "findings", "units"))
+RESOURCES[f"{EX}/ValueSet/importing"] = {
+    "resourceType": "ValueSet",
+    "url": f"{EX}/ValueSet/importing",
+    "compose": {"include": [{"valueSet": [f"{EX}/ValueSet/findings"]}]},
+}
+COLOUR_VS, FINDINGS_VS, UNITS_VS, IMPORTING_VS = (
+    f"{EX}/ValueSet/{n}" for n in ("colours", "findings", "units", "importing")
+)
+QUANTITY = {"value": 180, "unit": "cm", "system": UCUM, "code": "cm"}
 
 
 @pytest.fixture(scope="module")
 def bindings() -> TerminologyBindings:
     return TerminologyBindings(Terminology(RESOURCES.get))
+
+
+@pytest.fixture(scope="module")
+def hl7() -> TerminologyBindings:
+    return TerminologyBindings(Terminology(RESOURCES.get), hl7_offline=True)
 
 
 def _severities(problems: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
@@ -64,20 +77,32 @@ def test_not_in_is_an_error_when_required_and_a_warning_when_extensible(bindings
     assert f"{COLOURS}#green" in problems[0][1] and COLOUR_VS in problems[0][1]
 
 
-def test_a_code_system_only_a_server_knows(bindings: TerminologyBindings) -> None:
-    """A CodeableConcept or code that cannot be checked is a warning; a Coding or Quantity under a required binding
-    is an error (HL7 6.0.21 does so), a warning when extensible."""
+def test_a_code_system_only_a_server_knows_is_a_warning_by_default(bindings: TerminologyBindings) -> None:
+    """Offline, a code of SNOMED CT or UCUM cannot be checked: a warning that says why, never a failure."""
     concept = {"coding": [{"system": SNOMED, "code": "22298006"}]}
     assert _severities(bindings.judge("required", FINDINGS_VS, "CodeableConcept", concept)) == [
         ("warning", "binding.required")
     ]
-    quantity = {"value": 180, "unit": "cm", "system": UCUM, "code": "cm"}
-    problems = bindings.judge("required", UNITS_VS, "Quantity", quantity)
-    assert _severities(problems) == [("error", "binding.required")]
+    problems = bindings.judge("required", UNITS_VS, "Quantity", QUANTITY)
+    assert _severities(problems) == [("warning", "binding.required")]
     assert "terminology server" in problems[0][1]
-    assert _severities(bindings.judge("extensible", UNITS_VS, "Quantity", quantity)) == [
-        ("warning", "binding.extensible")
+    imported = {"coding": [{"system": SNOMED, "code": "22298006"}]}
+    problems = bindings.judge("required", IMPORTING_VS, "CodeableConcept", imported)
+    assert _severities(problems) == [("warning", "binding.required")]
+    assert "HL7 validator 6.0.21 without a terminology server reports it as not in the value set" in problems[0][1]
+
+
+def test_hl7_offline_judges_them_as_hl7_6_0_21_with_tx_na(hl7: TerminologyBindings) -> None:
+    """A Coding or Quantity under a required binding is an error, a warning when extensible; a CodeableConcept
+    stays a warning, unless its code is in an imported value set that cannot be checked: then it is not in."""
+    concept = {"coding": [{"system": SNOMED, "code": "22298006"}]}
+    assert _severities(hl7.judge("required", FINDINGS_VS, "CodeableConcept", concept)) == [
+        ("warning", "binding.required")
     ]
+    assert _severities(hl7.judge("required", UNITS_VS, "Quantity", QUANTITY)) == [("error", "binding.required")]
+    assert _severities(hl7.judge("extensible", UNITS_VS, "Quantity", QUANTITY)) == [("warning", "binding.extensible")]
+    problems = hl7.judge("required", IMPORTING_VS, "CodeableConcept", concept)
+    assert _severities(problems) == [("error", "binding.required")]
 
 
 def test_no_coding_at_all(bindings: TerminologyBindings) -> None:

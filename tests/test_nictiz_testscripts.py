@@ -16,8 +16,10 @@ import asyncio
 import copy
 import json
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -113,11 +115,19 @@ async def run_case(dva: ReferenceDVA, case: TestScriptCase) -> tuple[int, dict |
 _memo: dict[tuple, list[AssertResult]] = {}
 
 
+def validate_profile(body: Mapping[str, Any], url: str) -> list[str]:
+    """The native validator (default packages, certification policy) for the scripts' ``validateProfileId``."""
+    from validatiestraat.checks.profile import validator
+
+    issues = validator().validate(dict(body), [url])
+    return [f"{i.location}: {i.message}" for i in issues if i.severity in ("error", "fatal")]
+
+
 def evaluate_cached(case: TestScriptCase, status: int, body: dict | None) -> list[AssertResult]:
     """JSON and XML twins get the same body and asserts: evaluate FHIRPath once for both."""
     key = (case.asserts, status, json.dumps(body, sort_keys=True))
     if key not in _memo:
-        _memo[key] = evaluate(case.asserts, status, body)
+        _memo[key] = evaluate(case.asserts, status, body, validate_profile)
     return _memo[key]
 
 
@@ -141,11 +151,13 @@ async def check_all(
 ) -> None:
 
     fully, core_ok, explained, unexplained = 0, 0, [], []
+    profile_asserts: list[AssertResult] = []
     other_failures: Counter[str] = Counter()
     for case in cases:
         assert case.operation.token and store.by_token(case.operation.token), f"{case.id}: no patient for token"
         status, body = await run_case(app, case)
         results = evaluate_cached(case, status, body)
+        profile_asserts += [r for r in results if r.assert_.kind == "validateProfileId"]
         failed = [r for r in results if r.outcome == "failed"]
         fully += not failed
         core_failed = [r for r in failed if is_core(r)]
@@ -162,6 +174,10 @@ async def check_all(
             )
 
     skipped = {r.message for r in evaluate_cached(cases[0], *await run_case(app, cases[0])) if r.outcome == "skipped"}
+    print(f"  profile asserts (validateProfileId, native validator): {len(profile_asserts)} evaluated")
+    assert len(profile_asserts) >= len(cases)
+    wrong = [r.message for r in profile_asserts if r.outcome != "passed"]
+    assert not wrong, wrong[:3]
     print(f"\nNictiz MP9 MedMij serving TestScripts: {fully}/{len(cases)} pass every evaluated assert")
     print(f"  status/type/count asserts: {core_ok}/{len(cases)} pass as loaded")
     print(f"  {len(explained)} fail only through a treatment split across patients in the fixtures: {notes}")

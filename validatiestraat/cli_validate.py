@@ -39,6 +39,14 @@ def validate_command(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json (one JSON line per file).")] = "text",
     package_dirs: PackageDirs = None,
+    hl7_offline: Annotated[
+        bool,
+        typer.Option(
+            "--hl7-offline",
+            help="Judge codes that cannot be checked without a terminology server as HL7 validator 6.0.21 does with "
+            "-tx n/a (errors), instead of as warnings.",
+        ),
+    ] = False,
 ) -> None:
     """Validate FHIR resources against base R4 and their profiles (meta.profile and --profile), natively."""
     from validatiestraat.fhir.defaults import load_validator
@@ -53,7 +61,7 @@ def validate_command(
         typer.echo(f"no such file or folder: {', '.join(missing)}", err=True)
         raise typer.Exit(2)
     try:
-        validator = load_validator(package_dirs)
+        validator = load_validator(package_dirs, hl7_offline=hl7_offline)
     except PackageError as exc:
         typer.echo(f"cannot load the FHIR packages: {exc}", err=True)
         raise typer.Exit(EXIT_ENVIRONMENT) from exc

@@ -29,10 +29,14 @@ def init_worker(resources: list[Resource], patients: list[PatientEntry]) -> None
     global _DATASET
     _DATASET = Store(resources, patients)
     checks_for("mp9-search")  # import and register the check library before the first case arrives
-    from validatiestraat.checks.profile import structure
+    from validatiestraat.checks.profile import validate
 
-    for resource in _DATASET.all():  # loads the R4B models a run needs, and judges what an answer will repeat
-        structure(resource)
+    kinds: dict[tuple[str, ...], Any] = {}
+    for resource in _DATASET.all():  # one of each kind: compiles the profiles and value sets a run needs
+        meta = resource.get("meta") or {}
+        kinds.setdefault((resource.get("resourceType"), *meta.get("profile", ())), resource)
+    for resource in kinds.values():
+        validate(resource)
 
 
 def judge_batch_in_worker(

@@ -64,6 +64,8 @@ DOSE_ALTERED = "dva.dose_altered"
 OTHER_PATIENT_DATA = "dva.other_patient_data"
 CODEABLECONCEPT_WITHOUT_TEXT = "dva.codeableconcept_without_text"
 UNKNOWN_ELEMENT = "dva.unknown_element"
+STATUS_OUTSIDE_VALUE_SET = "dva.status_outside_value_set"
+PERIOD_ENDS_BEFORE_START = "dva.period_ends_before_start"
 EXTRA_MEDICATION = "dva.extra_medication"
 
 BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
@@ -362,6 +364,29 @@ def _unknown_element(bundle: dict[str, Any], _: SearchContext) -> None:
         focal[0]["remark"] = "an element FHIR R4 does not have"
 
 
+_FOREIGN_STATUS = {"MedicationDispense": "active", "MedicationAdministration": "active"}
+
+
+def _status_outside_value_set(bundle: dict[str, Any], _: SearchContext) -> None:
+    focal = [r for r in _focal(bundle) if isinstance(r.get("status"), str)]
+    if focal:  # a status that other resources have, but not this one
+        focal[0]["status"] = _FOREIGN_STATUS.get(focal[0]["resourceType"], "in-progress")
+
+
+def _period(resource: Resource) -> dict[str, Any] | None:
+    """The first Period with a start (the period of use of an agreement, the effective period of a use ...)."""
+    for _, value in _walk(resource, frozenset({"meta"})):
+        if isinstance(value, dict) and isinstance(value.get("start"), str) and set(value) <= {"start", "end", "id"}:
+            return value
+    return None
+
+
+def _period_ends_before_start(bundle: dict[str, Any], _: SearchContext) -> None:
+    found = _first(_focal(bundle), _period)
+    if found is not None:
+        found["end"] = "1990-01-01"  # every start in the data is later: the per-1 invariant breaks
+
+
 def _extra_medication(bundle: dict[str, Any], ctx: SearchContext) -> None:
     referenced = {
         e["resource"].get("id") for e in _entries(bundle) if e["resource"].get("resourceType") == "Medication"
@@ -396,6 +421,8 @@ MUTATORS: dict[str, BundleMutator] = {
     DOSE_ALTERED: _dose_altered,
     CODEABLECONCEPT_WITHOUT_TEXT: _codeableconcept_without_text,
     UNKNOWN_ELEMENT: _unknown_element,
+    STATUS_OUTSIDE_VALUE_SET: _status_outside_value_set,
+    PERIOD_ENDS_BEFORE_START: _period_ends_before_start,
     EXTRA_MEDICATION: _extra_medication,
 }
 

@@ -1,16 +1,26 @@
 """The binding plug-in of the validator: turns :class:`~terminology.Terminology` answers into issues.
 
-    bindings = TerminologyBindings(Terminology(packages.get))
+    bindings = TerminologyBindings(Terminology(packages.get))                   # certification verdicts
+    bindings = TerminologyBindings(Terminology(packages.get), hl7_offline=True)  # HL7 6.0.21 -tx n/a verdicts
     Validator(packages, bindings=bindings).validate(resource)
 
-Which answer is which issue follows HL7 validator 6.0.21 without a terminology server (``-tx n/a``), with display
-problems as warnings (``-display-issues-are-warnings``), so that a file passes here exactly when it passes there:
+Offline, some codes cannot be checked: their code system (SNOMED CT, LOINC, UCUM, the G-Standaard, ISO 3166 ...)
+needs a terminology server. Two policies:
+
+- **default (certification)**: a code that cannot be checked is a *warning* that says why. Only a code that is
+  certainly not in a required value set is an error. With a terminology server the HL7 validator would accept a
+  valid G-Standaard or ISO 3166 code, so failing a participant on one here would be a false failure.
+- **hl7_offline**: what HL7 validator 6.0.21 reports with ``-tx n/a`` (and ``-display-issues-are-warnings``),
+  for agreement with it (``benchmarks/validator_agreement.py``, ``validate --hl7-offline``): a Coding or Quantity
+  under a required binding that cannot be checked is an error, a code inside an *imported* value set that cannot
+  be checked counts as not in it (so ISO 3166 ``NL`` is "not in" the Nictiz LandCodelijsten), and a value-set
+  filter it cannot evaluate is an error for a required code.
 
 ===================  ==========================  =======================================  ===================
 value                "not-in"                    "unknown" (code system not available)    "unknown" (filter)
 ===================  ==========================  =======================================  ===================
-code, string, uri    required error, else warn   warning                                  required error
-Coding, Quantity     required error, else warn   required error, else warning             required error
+code, string, uri    required error, else warn   warning                                  warn / hl7: error
+Coding, Quantity     required error, else warn   warn / hl7: required error               warn / hl7: error
 CodeableConcept      all codings not-in: as      no coding in, one unknown: warning       information
                      for Coding
 ===================  ==========================  =======================================  ===================
@@ -27,13 +37,15 @@ from validatiestraat.fhir.terminology import Membership, Terminology
 
 ERROR, WARNING, INFORMATION = "error", "warning", "information"
 Problem = tuple[str, str, str]  # (severity, message, rule)
+_HL7_NOTE = " (HL7 validator 6.0.21 without a terminology server reports it as not in the value set)"
 
 
 class TerminologyBindings:
     """``validator.Bindings`` on top of an offline :class:`Terminology`."""
 
-    def __init__(self, terminology: Terminology) -> None:
+    def __init__(self, terminology: Terminology, *, hl7_offline: bool = False) -> None:
         self.terminology = terminology
+        self.hl7_offline = hl7_offline
 
     def judge(self, strength: str, value_set: str, type_code: str, value: Any) -> list[Problem]:
         rule = f"binding.{strength}"
@@ -41,30 +53,41 @@ class TerminologyBindings:
         if type_code in ("code", "string", "uri"):
             if not isinstance(value, str):
                 return []
-            found = self.terminology.check(value_set, None, value)
-            return self._single(found, f"'{value}'", value_set, strength, rule, bad, lenient=True)
+            found = self._check(value_set, None, value, None)
+            return self._single(found, f"'{value}'", value_set, strength, rule, bad, coded=False)
         if type_code in ("Coding", "Quantity"):
             coding = _coding(value)
             if coding is None:
                 return []
             system, code, display = coding
-            found = self.terminology.check(value_set, system, code, display)
-            return self._single(found, _label(system, code), value_set, strength, rule, bad, lenient=False)
+            found = self._check(value_set, system, code, display)
+            return self._single(found, _label(system, code), value_set, strength, rule, bad, coded=True)
         if type_code == "CodeableConcept" and isinstance(value, dict):
             return self._concept(value, value_set, strength, rule, bad)
         return []
 
+    def _check(self, value_set: str, system: str | None, code: str, display: str | None) -> Membership:
+        """The terminology's answer; by default an "import" not-in (cannot be checked) is what it is: unknown."""
+        found = self.terminology.check(value_set, system, code, display)
+        if found.status == "not-in" and found.cause == "import" and not self.hl7_offline:
+            return Membership("unknown", found.reason + _HL7_NOTE, found.display_issue, "import", found.systems)
+        return found
+
     def _single(
-        self, found: Membership, label: str, value_set: str, strength: str, rule: str, bad: str, *, lenient: bool
+        self, found: Membership, label: str, value_set: str, strength: str, rule: str, bad: str, *, coded: bool
     ) -> list[Problem]:
         problems = _display(found)
         if found.status == "not-in":
             reason = f" ({found.reason})" if found.reason else ""
             problems.append((bad, f"{label} is not in the value set {value_set} ({strength}){reason}", rule))
         elif found.status == "unknown":
-            severity = bad if found.cause == "filter" or not lenient else WARNING
+            strict = self.hl7_offline and (coded or found.cause == "filter")
             problems.append(
-                (severity, f"cannot check whether {label} is in the value set {value_set}: {found.reason}", rule)
+                (
+                    bad if strict else WARNING,
+                    f"cannot check whether {label} is in the value set {value_set}: {found.reason}",
+                    rule,
+                )
             )
         return problems
 
@@ -72,7 +95,7 @@ class TerminologyBindings:
         codings = [c for c in (_coding(c) for c in value.get("coding") or ()) if c is not None]
         if not codings:
             return [(bad, f"no code given, and a code from the value set {value_set} is {strength}", rule)]
-        answers = [self.terminology.check(value_set, system, code, display) for system, code, display in codings]
+        answers = [self._check(value_set, system, code, display) for system, code, display in codings]
         problems = [p for found in answers for p in _display(found)]
         if any(found.status == "in" for found in answers):
             return problems
@@ -86,9 +109,8 @@ class TerminologyBindings:
             return problems
         reasons = "; ".join(dict.fromkeys(found.reason for found in answers if found.reason))
         detail = f" ({reasons})" if reasons else ""
-        problems.append(
-            (bad, f"none of the codings {labels} is in the value set {value_set} ({strength}){detail}", rule)
-        )
+        message = f"none of the codings {labels} is in the value set {value_set} ({strength}){detail}"
+        problems.append((bad, message, rule))
         return problems
 
 

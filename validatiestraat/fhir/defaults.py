@@ -17,6 +17,7 @@ from validatiestraat.fhir.bindings import TerminologyBindings
 from validatiestraat.fhir.fhirpath import Invariants
 from validatiestraat.fhir.packages import BUNDLE, BundledPackages, PackageError, PackageSet, search_dirs
 from validatiestraat.fhir.profiles import Profiles
+from validatiestraat.fhir.snapshot import with_snapshot
 from validatiestraat.fhir.terminology import Terminology
 from validatiestraat.fhir.validator import Validator
 
@@ -40,8 +41,9 @@ def load_packages(dirs: Sequence[Path] | None = None, roots: Sequence[str] = DEF
         return BundledPackages()
 
 
-def plugins(packages: PackageSet) -> tuple[TerminologyBindings, Invariants]:
-    """The binding and invariant plug-ins over ``packages``, sharing one terminology."""
+def plugins(packages: PackageSet, *, hl7_offline: bool = False) -> tuple[TerminologyBindings, Invariants]:
+    """The binding and invariant plug-ins over ``packages``, sharing one terminology (``hl7_offline``: judge codes
+    that cannot be checked as HL7 6.0.21 does with ``-tx n/a``, see :mod:`~validatiestraat.fhir.bindings`)."""
     terminology = Terminology(packages.get)
 
     def member_of(value_set: str, value: Any) -> bool | None:
@@ -57,10 +59,12 @@ def plugins(packages: PackageSet) -> tuple[TerminologyBindings, Invariants]:
             return True
         return None if "unknown" in answers or not answers else False
 
-    return TerminologyBindings(terminology), Invariants(member_of=member_of)
+    return TerminologyBindings(terminology, hl7_offline=hl7_offline), Invariants(member_of=member_of)
 
 
-def load_validator(dirs: Sequence[Path] | None = None, roots: Sequence[str] = DEFAULT_ROOTS) -> Validator:
+def load_validator(
+    dirs: Sequence[Path] | None = None, roots: Sequence[str] = DEFAULT_ROOTS, *, hl7_offline: bool = False
+) -> Validator:
     packages = load_packages(dirs, roots)
-    bindings, invariants = plugins(packages)
-    return Validator(packages, Profiles(packages), bindings, invariants)
+    bindings, invariants = plugins(packages, hl7_offline=hl7_offline)
+    return Validator(packages, Profiles(packages, make_snapshot=with_snapshot), bindings, invariants)

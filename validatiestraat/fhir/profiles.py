@@ -20,6 +20,7 @@ from validatiestraat.fhir.packages import PackageSet
 
 CORE = "http://hl7.org/fhir/StructureDefinition/"
 BEST_PRACTICE = CORE + "elementdefinition-bestpractice"
+FHIR_TYPE = CORE + "structuredefinition-fhir-type"
 #: the FHIRPath system types a snapshot uses for ``id``, ``url`` and the value of primitives
 SYSTEM_TYPES = {
     "http://hl7.org/fhirpath/System.String": "string",
@@ -128,7 +129,9 @@ def _element(e: dict[str, Any]) -> Element:
         code = t.get("code")
         if not isinstance(code, str):
             continue
-        code = SYSTEM_TYPES.get(code, code)
+        if code in SYSTEM_TYPES:  # the FHIR type it stands for (Resource.id: id, Extension.url: uri), else its own
+            named = [x.get("valueUrl") for x in t.get("extension") or () if x.get("url") == FHIR_TYPE]
+            code = named[0] if named and isinstance(named[0], str) else SYSTEM_TYPES[code]
         types.append(TypeRef(code, tuple(t.get("profile") or ()), tuple(t.get("targetProfile") or ())))
     binding = e.get("binding")
     slicing = e.get("slicing")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +26,9 @@ from validatiestraat.fhir.tdates import expand
 NS = {"f": "http://hl7.org/fhir"}
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
 Outcome = Literal["passed", "failed", "skipped"]
-PROFILE_SKIP_REASON = "profile validation not available yet"
+PROFILE_SKIP_REASON = "no profile validator given"
+#: validates a body against a profile URL; the error messages (empty: conformant)
+ProfileValidator = Callable[[Mapping[str, Any], str], list[str]]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Assert:
     response_code: str | None = None
     resource: str | None = None
     profile_id: str | None = None
+    profile: str | None = None  # the URL the TestScript's profile ``profile_id`` references
     warning_only: bool = False
     stop_on_fail: bool = False
 
@@ -161,7 +164,15 @@ def load_testscript(path: Path, t: date) -> TestScriptCase:
         accept="xml" if "xml" in accept else "json",
         headers=headers,
     )
-    asserts = tuple(_assert(a) for a in root.iterfind(".//f:action/f:assert", NS))
+    profiles = {  # TestScript.profile is a Reference; the Nictiz scripts put the URL in a value attribute
+        elem.get("id"): elem.get("value") or _value(elem, "reference")
+        for elem in root.findall("f:profile", NS)
+        if elem.get("id")
+    }
+    asserts = tuple(
+        replace(a, profile=profiles.get(a.profile_id)) if a.profile_id else a
+        for a in (_assert(e) for e in root.iterfind(".//f:action/f:assert", NS))
+    )
     return TestScriptCase(
         id=_value(root, "id") or path.stem,
         title=_value(root, "title") or "",
@@ -210,11 +221,22 @@ def _compare(operator: str, result: list[Any], expected: str | None) -> tuple[bo
     raise ValueError(f"unsupported operator {operator!r}")
 
 
-def _evaluate_one(a: Assert, status: int, body: Mapping[str, Any] | None) -> tuple[Outcome, str]:
+def _evaluate_one(
+    a: Assert, status: int, body: Mapping[str, Any] | None, validate: ProfileValidator | None
+) -> tuple[Outcome, str]:
     if a.direction == "request":
         return "skipped", "request asserts are not evaluated on a response"
     if a.kind == "validateProfileId":
-        return "skipped", PROFILE_SKIP_REASON
+        if validate is None:
+            return "skipped", PROFILE_SKIP_REASON
+        if body is None:
+            return "failed", "no parseable FHIR body"
+        if not a.profile:
+            return "failed", f"the TestScript defines no profile {a.profile_id!r}"
+        errors = validate(body, a.profile)
+        if errors:
+            return "failed", f"{len(errors)} errors against {a.profile}: " + "; ".join(errors[:3])
+        return "passed", f"conforms to {a.profile}"
     if a.kind == "responseCode":
         codes = [c.strip() for c in (a.response_code or "").split(",")]
         op = a.operator or "equals"
@@ -238,16 +260,21 @@ def _evaluate_one(a: Assert, status: int, body: Mapping[str, Any] | None) -> tup
     return "skipped", "assert kind not supported"
 
 
-def evaluate(asserts: Iterable[Assert], status: int, body_json: Mapping[str, Any] | None) -> list[AssertResult]:
+def evaluate(
+    asserts: Iterable[Assert],
+    status: int,
+    body_json: Mapping[str, Any] | None,
+    validate: ProfileValidator | None = None,
+) -> list[AssertResult]:
     """Evaluate asserts against a response (status, body as FHIR JSON). After a failed ``stopTestOnFail``
-    assert the rest are skipped."""
+    assert the rest are skipped. ``validateProfileId`` asserts need ``validate`` (skipped without it)."""
     results: list[AssertResult] = []
     stopped = False
     for a in asserts:
         if stopped:
             results.append(AssertResult(a, "skipped", "an earlier stopTestOnFail assert failed"))
             continue
-        outcome, message = _evaluate_one(a, status, body_json)
+        outcome, message = _evaluate_one(a, status, body_json, validate)
         results.append(AssertResult(a, outcome, message))
         stopped = outcome == "failed" and a.stop_on_fail
     return results

@@ -28,6 +28,7 @@ from validatiestraat.fhir.profiles import CORE, Element, Profiles, Tree, TypeRef
 
 ERROR, WARNING, INFORMATION = "error", "warning", "information"
 MAX_BYTES = 20 * 1024 * 1024
+_ID = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")  # R4 Resource.id is typed string; the id rule holds all the same
 _REF = re.compile(r"^(?:(?P<base>.*)/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-\.]{1,64})(?:/_history/.*)?$")
 
 
@@ -136,6 +137,9 @@ class Validator:
         if base is None or base.kind != "resource":
             run.add(ERROR, loc, f"unknown resource type {rt!r}", "structure.resource-type")
             return
+        rid = res.get("id")
+        if isinstance(rid, str) and not _ID.match(rid):
+            run.add(ERROR, f"{loc}.id", f"invalid resource id {rid!r}: 1 to 64 of A-Z a-z 0-9 - .", "type.primitive")
         saved = run.base_pass, run.profile
         run.base_pass, run.profile = True, base
         self._complex(run, res, base.root, base, loc, res, base.type)
@@ -264,6 +268,8 @@ class Validator:
                 run.add(ERROR, f"{loc}.{key}", f"{key!r} must be a single value, not an array", "structure.json")
             elif child.base_max != 1 and not many:
                 run.add(ERROR, f"{loc}.{key}", f"{key!r} must be an array", "structure.json")
+        if many and not value and run.base_pass:
+            run.add(WARNING, f"{loc}.{key}", f"{key!r}: an empty array (leave the element out)", "structure.json")
         items = value if many else [value]
         if holder:
             # extensions of primitives: pair with the values (same positions), or stand alone
@@ -811,8 +817,15 @@ def _resolve(run: _Run, ref: str, res: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+_FROM = re.compile(r" \(from [^ ()]+\)$")
+
+
 def _unique(issues: list[Issue]) -> list[Issue]:
-    return list(dict.fromkeys(issues))
+    """Each issue once: a profile repeats the rules of its base (``intent`` min 1), said first by the base pass."""
+    seen: dict[tuple[str, str, str, str], Issue] = {}
+    for issue in issues:
+        seen.setdefault((issue.severity, issue.location, issue.rule, _FROM.sub("", issue.message)), issue)
+    return list(seen.values())
 
 
 def counts(issues: Sequence[Issue]) -> tuple[int, int]:
