@@ -90,6 +90,11 @@ def problem(type_code: str, value: Any) -> str | None:
             return f"not a valid {type_code} ({_cut(value)!r} doesn't meet format requirements for {type_code})"
         if type_code in ("date", "dateTime", "instant") and not _on_calendar(value):
             return f"not a valid {type_code} ({_cut(value)!r} is not a date on the calendar)"
+        if type_code in ("uri", "url", "canonical"):  # an OID or UUID in URN form must be one (HL7 6.0.21 checks too)
+            if value.startswith("urn:uuid:") and not PATTERNS["uuid"].match(value):
+                return f"not a valid UUID: UUIDs must be valid and lowercase ({_cut(value)!r})"
+            if value.startswith("urn:oid:") and not PATTERNS["oid"].match(value):
+                return f"not a valid OID ({_cut(value)!r})"
         return None
     return None
 

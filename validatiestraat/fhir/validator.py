@@ -29,6 +29,7 @@ from validatiestraat.fhir.profiles import CORE, Element, Profiles, Tree, TypeRef
 ERROR, WARNING, INFORMATION = "error", "warning", "information"
 MAX_BYTES = 20 * 1024 * 1024
 _ID = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")  # R4 Resource.id is typed string; the id rule holds all the same
+_EXAMPLE_URL = re.compile(r"^https?://(?:[^/]*\.)?example\.(?:org|com|net)(?:[:/]|$)")
 _REF = re.compile(r"^(?:(?P<base>.*)/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-\.]{1,64})(?:/_history/.*)?$")
 
 
@@ -79,6 +80,8 @@ class _Run:
     conforms: dict[tuple[int, str], bool] = field(default_factory=dict)
     base_pass: bool = True
     profile: Tree | None = None
+    #: invariant outcomes per (object, key, expression): a profile repeats its base's constraints (ele-1, dom-3 ...)
+    outcomes: dict[tuple[int, str, str], bool | str] = field(default_factory=dict)
 
     def add(self, severity: str, location: str, message: str, rule: str) -> None:
         self.issues.append(Issue(severity, location, message, rule))
@@ -96,6 +99,7 @@ class Validator:
         self.profiles = profiles or Profiles(packages)
         self.bindings = bindings
         self.invariants = invariants
+        self._needed_memo: dict[int, tuple[dict[str, Element], dict[str, None]]] = {}
 
     # ------------------------------------------------------------------ entry points
 
@@ -175,7 +179,14 @@ class Validator:
             if tree is None or tree.type != res.get("resourceType"):
                 run.conforms[key] = tree is not None and tree.type == "Resource"
                 return run.conforms[key]
-            sub = _Run(root=run.root, entries=run.entries, conforms=run.conforms, base_pass=False, profile=tree)
+            sub = _Run(
+                root=run.root,
+                entries=run.entries,
+                conforms=run.conforms,
+                base_pass=False,
+                profile=tree,
+                outcomes=run.outcomes,
+            )
             self._complex(sub, res, tree.root, tree, str(res.get("resourceType")), res, tree.type)
             run.conforms[key] = not any(i.severity in (ERROR, "fatal") for i in sub.issues)
         return run.conforms[key]
@@ -212,6 +223,8 @@ class Validator:
             self._invariants(run, elem, obj, type_code, loc, res)
         else:
             children, owner = self._children_for(elem, tree, elem.type_of(type_code))
+            if owner.is_core and not run.base_pass:
+                return  # the profile does not constrain this value's content: the base pass judged it against core
         found: dict[str, list[tuple[Any, Any, str]]] = {}  # child name -> [(value, extension holder, type)]
         for key, value in obj.items():
             if key == "resourceType" or (key == "fhir_comments"):
@@ -230,24 +243,29 @@ class Validator:
                     )
                 continue
             self._collect(run, found, child, code, key, name, value, holder, loc)
-        for name, child in children.items():
+        needed = self._needed(children)
+        for name in {**dict.fromkeys(found), **needed} if needed else found:
+            child = children[name]
             values = found.get(name, [])
             here = f"{loc}.{name}"
-            if child.slicing is not None and child.slices and values:
-                self._sliced(run, values, child, owner, loc, res)
+            if child.slicing is not None and child.slices:
+                self._sliced(run, values, child, owner, loc, res)  # also with no values: the slice minimums
             else:
                 for i, (value, holder, code) in enumerate(values):
                     self._value(run, value, holder, code, child, owner, _at(loc, child, code, i, len(values)), res)
             self._cardinality(run, child, len(values), here)
-            if child.slicing is not None and child.slices and not values:
-                for s in child.slices:
-                    if s.min > 0:
-                        run.add(
-                            ERROR,
-                            loc,
-                            f"{_slice_label(child, s)}: minimum required = {s.min}, but only found 0{_src(run)}",
-                            "slicing.min",
-                        )
+
+    def _needed(self, children: dict[str, Element]) -> dict[str, None]:
+        """The children that must be looked at even when absent: a minimum, or slices with one."""
+        known = self._needed_memo.get(id(children))
+        if known is None or known[0] is not children:
+            names = dict.fromkeys(
+                name
+                for name, c in children.items()
+                if c.min > 0 or (c.slicing is not None and any(sl.min > 0 for sl in c.slices))
+            )
+            known = self._needed_memo[id(children)] = (children, names)
+        return known[1]
 
     def _collect(
         self,
@@ -428,7 +446,17 @@ class Validator:
         for c in constraints:
             if c.best_practice:
                 continue  # HL7 6.0.21 does not report best-practice rules (dom-6) unless asked to
-            outcome = self.invariants.judge(c.key, c.expression, value, code, res, run.root, holder=holder, path=path)
+            if value.__class__ is dict:  # the same object in the base pass and in each profile pass: judged once
+                memo = (id(value), c.key, c.expression)
+                outcome = run.outcomes.get(memo)
+                if outcome is None:
+                    outcome = run.outcomes[memo] = self.invariants.judge(
+                        c.key, c.expression, value, code, res, run.root, holder=holder, path=path
+                    )
+            else:
+                outcome = self.invariants.judge(
+                    c.key, c.expression, value, code, res, run.root, holder=holder, path=path
+                )
             if outcome is True:
                 continue
             rule = f"invariant:{c.key}"
@@ -494,9 +522,16 @@ class Validator:
         if not isinstance(url, str) or not url:
             run.add(ERROR, loc, "an extension must have a url", "extension.url")
             return
+        if _EXAMPLE_URL.match(url):
+            run.add(ERROR, f"{loc}.url", f"an example URL is not an extension's identity ({url})", "extension.url")
         tree = self.profiles.tree(url)
-        if tree is None:
-            run.add(WARNING, loc, f"unknown extension {url}: not checked", "extension.unknown")
+        if tree is None:  # as HL7 6.0.21 does: an extension nobody can look up is not allowed
+            run.add(
+                ERROR,
+                loc,
+                f"the extension {url} is unknown (no loaded package defines it), so not allowed here",
+                "extension.unknown",
+            )
             return
         if tree.type != "Extension":
             run.add(ERROR, loc, f"{url} is not an extension definition", "extension.url")

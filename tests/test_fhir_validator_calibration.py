@@ -1,0 +1,74 @@
+"""Edge cases where the validator follows what HL7 validator 6.0.21 (``-tx n/a``, config B) says: each case was run
+through it when written, and the expected rules are its errors (or: no error where it passes the file)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import pytest
+
+from validatiestraat.fhir.defaults import plugins
+from validatiestraat.fhir.packages import BundledPackages
+from validatiestraat.fhir.validator import Validator
+
+
+@cache
+def validator() -> Validator:
+    packages = BundledPackages()
+    bindings, invariants = plugins(packages)
+    return Validator(packages, bindings=bindings, invariants=invariants)
+
+
+def patient(**extra: Any) -> dict[str, Any]:
+    return {"resourceType": "Patient", "id": "p1", **extra}
+
+
+def ext(url: str) -> list[dict[str, Any]]:
+    return [{"url": url, "valueString": "a"}]
+
+
+CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
+    # (what, resource, the errors HL7 reports as (rule, location))
+    (
+        "an extension no package defines",
+        patient(extension=ext("http://acme.nl/fhir/StructureDefinition/x")),
+        [("extension.unknown", "Patient.extension[0]")],
+    ),
+    (
+        "an unknown modifier extension",
+        patient(modifierExtension=ext("http://acme.nl/fhir/StructureDefinition/x")),
+        [("extension.unknown", "Patient.modifierExtension[0]")],
+    ),
+    (
+        "an unknown extension under the Nictiz domain",
+        patient(extension=ext("http://nictiz.nl/fhir/StructureDefinition/ext-Bogus")),
+        [("extension.unknown", "Patient.extension[0]")],
+    ),
+    (
+        "an example URL as the extension's identity",
+        patient(extension=ext("http://example.org/fhir/StructureDefinition/x")),
+        [("extension.url", "Patient.extension[0].url"), ("extension.unknown", "Patient.extension[0]")],
+    ),
+    (
+        "a UUID URN that is not a UUID",
+        patient(extension=ext("urn:uuid:1234")),
+        [("type.primitive", "Patient.extension[0].url"), ("extension.unknown", "Patient.extension[0]")],
+    ),
+    ("a resource id with a space", patient(id="p 1", active=True), [("type.primitive", "Patient.id")]),
+    ("an empty array (HL7 passes it; a warning here)", patient(name=[{"family": "X", "given": []}]), []),
+]
+
+
+@pytest.mark.parametrize(("what", "resource", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_errors_as_hl7_reports_them(what: str, resource: dict[str, Any], expected: list[tuple[str, str]]) -> None:
+    issues = validator().validate(resource)
+    errors = sorted((i.rule, i.location) for i in issues if i.severity in ("error", "fatal"))
+    assert errors == sorted(expected), issues
+
+
+def test_the_empty_array_is_named_in_a_warning() -> None:
+    issues = validator().validate(patient(name=[{"family": "X", "given": []}]))
+    assert [(i.severity, i.rule, i.location) for i in issues] == [
+        ("warning", "structure.json", "Patient.name[0].given")
+    ]
