@@ -131,6 +131,24 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     assert config.client.ca == tmp_path / "certs" / "ca.pem"
 
 
+def test_fhir_package_caches_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[fhir]\npackages = ["caches/one", "/opt/fhir"]\n'), env={})
+    assert config.fhir.packages == (tmp_path / "caches" / "one", Path("/opt/fhir"))
+    env = {"VALIDATIESTRAAT_FHIR_PACKAGES": "/a,/b"}
+    assert load_config(None, env=env).fhir.packages == (Path("/a"), Path("/b"))
+    assert load_config(None, env={}).fhir.packages == ()
+
+
+def test_the_package_search_reads_the_same_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from validatiestraat.fhir.packages import search_dirs
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    monkeypatch.setenv("VALIDATIESTRAAT_FHIR_PACKAGES", f"{one},{two}")
+    assert search_dirs()[:2] == [one, two]
+
+
 @pytest.mark.parametrize(
     ("text", "env", "message"),
     [

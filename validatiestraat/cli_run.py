@@ -64,6 +64,10 @@ def run_command(
         check_config(run_config, faults)
     except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if run_config.fhir.packages:  # fhir.profile (also in the judging worker processes) reads the caches from here
+        from validatiestraat.fhir.packages import ENV
+
+        os.environ[ENV] = os.pathsep.join(str(p) for p in run_config.fhir.packages)
     chosen = scenarios.select(scenarios.load(role), scenario)
     if not chosen:
         raise typer.BadParameter(f"no scenario matches {scenario}", param_hint="--scenario")

@@ -99,6 +99,11 @@ class StraatConfig:
 
 
 @dataclass(frozen=True)
+class FhirConfig:
+    packages: tuple[Path, ...] = ()  # FHIR package caches searched before ~/.fhir/packages (then the wheel's)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     role: str = "dva"
     way: str = "auto"  # auto | manual | preshared
@@ -108,6 +113,7 @@ class RunConfig:
     tokens: Mapping[str, str] = field(default_factory=dict)  # patient id -> access token (way preshared)
     timeouts: Timeouts = field(default_factory=Timeouts)
     straat: StraatConfig = field(default_factory=StraatConfig)
+    fhir: FhirConfig = field(default_factory=FhirConfig)
 
     @property
     def external(self) -> bool:
@@ -308,10 +314,12 @@ _SECTIONS: dict[str, dict[str, Convert]] = {
     "client": {"cert": _path, "key": _path, "ca": _path},
     "timeouts": {"request": _float, "manual": _float},
     "straat": {"bind": _address, "public_address": _address, "pki_dir": _path, "ports": _table(_port_name, _port)},
+    "fhir": {"packages": _list(_path)},
 }
 #: sections that are one table of free keys (not fixed fields)
 _FREE: dict[str, Convert] = {"tokens": _table(lambda k, w: _str(k, w), _token)}
 _PATH_KEYS = {("client", "cert"), ("client", "key"), ("client", "ca"), ("straat", "pki_dir")}
+_PATH_LIST_KEYS = {("fhir", "packages")}
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -385,6 +393,8 @@ def _merge(raw: dict[str, Any], data: Mapping[str, Any], origin: str, base: Path
             return value.value, f"environment variable {value.name}"
         if keys in _PATH_KEYS and isinstance(value, str | Path) and str(value):
             value = str(base / Path(value).expanduser())  # relative paths: to the file that names them
+        if keys in _PATH_LIST_KEYS and isinstance(value, list):
+            value = [str(base / Path(v).expanduser()) if isinstance(v, str | Path) else v for v in value]
         return value, where(*keys)
 
     for key, value in data.items():
@@ -460,4 +470,5 @@ def _build(raw: dict[str, Any]) -> RunConfig:
         straat=StraatConfig(
             **{k: (MappingProxyType(v) if isinstance(v, dict) else v) for k, v in sections["straat"].items()}
         ),
+        fhir=FhirConfig(**sections["fhir"]),
     )

@@ -42,7 +42,8 @@ def user_cache() -> Path:
 
 def search_dirs(configured: Sequence[str | Path] = ()) -> list[Path]:
     """The package caches to search, in order: the environment variable's, the configured ones, ``~/.fhir``."""
-    dirs = [Path(p) for p in os.environ.get(ENV, "").split(os.pathsep) if p]
+    # the environment variable is also the run config's fhir.packages: a list, comma-separated there
+    dirs = [Path(p.strip()) for p in re.split(f"[,{re.escape(os.pathsep)}]", os.environ.get(ENV, "")) if p.strip()]
     dirs += [Path(p) for p in configured]
     dirs.append(user_cache())
     seen: list[Path] = []
