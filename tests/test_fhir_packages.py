@@ -125,4 +125,19 @@ def test_the_bundled_packages_carry_the_mp9_chain_and_validate_the_projects_data
         resource = json.loads(expand(path.read_text(encoding="utf-8"), date(2025, 1, 1)))
         issues = validator.validate(resource)
         assert counts(issues) == (0, 0), (path.name, issues[:3])
+        assert {i.rule for i in issues} == {"validator.not-checked"}  # no plug-ins here, and it says so
         assert resource["meta"]["profile"]  # each was judged against its Nictiz profile too
+
+
+def test_the_bundle_carries_its_constraints_parsed_as_a_fresh_parse_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    from validatiestraat.fhir import fhirpath
+    from validatiestraat.fhir.packages import BundledPackages
+
+    asts = BundledPackages().parsed_constraints()["asts"]
+    assert len(asts) > 200
+    monkeypatch.setattr(fhirpath, "_PARSED", {})  # parse for real, past the remembered ones and the lru cache
+    for expression in sorted(asts)[::10]:
+        assert fhirpath.parse.__wrapped__(expression) == asts[expression], expression
+    fresh = "name.exists() and name.family.exists() and 1 = 1"  # in no bundled constraint
+    assert fhirpath.remember_parsed({"fhirpathpy": "0.0.0", "asts": {fresh: {"bogus": True}}}) == 0
+    assert fresh not in fhirpath._PARSED

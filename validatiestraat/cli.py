@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,8 +14,9 @@ from rich.table import Table
 from validatiestraat.cli_dataset import dataset_app
 from validatiestraat.cli_run import faults_command, run_command
 from validatiestraat.cli_validate import packages_app, validate_command
-from validatiestraat.fhir.store import Store
-from validatiestraat.pki import TestPKI
+
+if TYPE_CHECKING:
+    from validatiestraat.fhir.store import Store
 
 console = Console()
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="MedMij conformance and certification harness.")
@@ -61,6 +62,7 @@ def straat_up(
 ) -> None:
     """Start every party, print one line per endpoint, run until Ctrl-C."""
     from mock_providers.straat import Straat
+    from validatiestraat.pki import TestPKI
 
     store = _load_store(dataset, t, nictiz_dir, nictiz_tokens)
     straat = Straat(store, pki=TestPKI(pki_dir)).start()
@@ -95,6 +97,7 @@ def straat_collect(
     from mock_providers.pgo.client import PGOError
     from mock_providers.straat import Straat
     from validatiestraat.medmij.mp9 import BLOCKS
+    from validatiestraat.pki import TestPKI
 
     store = _load_store(dataset, t, nictiz_dir, nictiz_tokens)
     table = Table(title="Collect flow per test patient (resources per block: JSON / XML)")

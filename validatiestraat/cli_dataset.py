@@ -7,8 +7,6 @@ reached (connection, TLS, timeout).
 
 from __future__ import annotations
 
-import asyncio
-import ssl
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -98,6 +96,9 @@ def load(
 ) -> None:
     """Load the dataset (expanded at T) into a FHIR server: one transaction Bundle POSTed to the base, or a PUT
     per resource. Prints each resource's status; exits 1 when any was not stored."""
+    import asyncio
+    import ssl
+
     import httpx
 
     from mock_providers.his.dataset import load_builtin

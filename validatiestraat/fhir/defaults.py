@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from validatiestraat.fhir.bindings import TerminologyBindings
-from validatiestraat.fhir.fhirpath import Invariants
+from validatiestraat.fhir.fhirpath import Invariants, remember_parsed
 from validatiestraat.fhir.packages import BUNDLE, BundledPackages, PackageError, PackageSet, search_dirs
 from validatiestraat.fhir.profiles import Profiles
 from validatiestraat.fhir.snapshot import with_snapshot
@@ -45,6 +45,9 @@ def plugins(packages: PackageSet, *, hl7_offline: bool = False) -> tuple[Termino
     """The binding and invariant plug-ins over ``packages``, sharing one terminology (``hl7_offline``: judge codes
     that cannot be checked as HL7 6.0.21 does with ``-tx n/a``, see :mod:`~validatiestraat.fhir.bindings`)."""
     terminology = Terminology(packages.get)
+    if isinstance(packages, BundledPackages) or BUNDLE.is_file():  # the default constraints, parsed at build time
+        bundled = packages if isinstance(packages, BundledPackages) else BundledPackages()
+        remember_parsed(bundled.parsed_constraints())
 
     def member_of(value_set: str, value: Any) -> bool | None:
         codes = value.get("coding") if isinstance(value, dict) and "coding" in value else [value]

@@ -302,6 +302,8 @@ def tarball_of(package: Package) -> bytes:
 # --------------------------------------------------------------------------- what the wheel carries
 
 BUNDLE = Path(__file__).with_name("bundled") / "packages.zip"
+#: the bundle's member with the parsed FHIRPath of its constraints (see scripts/build_fhir_bundle.py)
+ASTS = "fhirpath-asts.json"
 
 
 class BundledPackages(PackageSet):
@@ -334,6 +336,13 @@ class BundledPackages(PackageSet):
 
     def source(self, url: str) -> Package | None:
         return self.packages[0] if url.split("|", 1)[0] in self._index and self.packages else None
+
+    def parsed_constraints(self) -> dict[str, Any]:
+        """``{"fhirpathpy": version, "asts": {expression: AST}}`` as the build script parsed them ({} when absent)."""
+        try:
+            return json.loads(self._zip.read(ASTS))  # type: ignore[no-any-return]
+        except (KeyError, ValueError):
+            return {}
 
     def urls(self, resource_type: str | None = None) -> list[str]:
         return sorted(u for u, r in self._index.items() if resource_type is None or r["resourceType"] == resource_type)

@@ -131,6 +131,10 @@ class Validator:
             self._resource(run, resource, str(resource.get("resourceType")), list(profiles))
         except RecursionError:
             run.add(ERROR, str(resource.get("resourceType")), "the resource is nested too deeply", "input.nesting")
+        plugs = ((self.bindings, "bindings (no terminology)"), (self.invariants, "invariants (no FHIRPath)"))
+        for missing, what in plugs:
+            if missing is None:
+                run.add(INFORMATION, str(resource.get("resourceType")), f"{what} not judged", "validator.not-checked")
         return _unique(run.issues)
 
     # ------------------------------------------------------------------ resources
