@@ -194,6 +194,7 @@ def test_warnings_are_counted_by_rule_in_the_pass() -> None:
     result = judge(exchange(bundle(agreement(), medication)))
     assert result.outcome is Outcome.PASS, result.messages
     assert "warnings (" in result.messages[0] and "binding.required" in result.messages[0]
+    assert ", e.g. Bundle.entry[" in result.messages[0] and "terminology server" in result.messages[0]
 
 
 def test_a_bsn_in_a_message_is_blanked() -> None:

@@ -26,6 +26,7 @@ from validatiestraat.fhir.validator import Issue, Validator
 from validatiestraat.results import Finding, errored, failed, passed
 
 FAILING = ("error", "fatal")
+SHOWN = 3  # warnings quoted in a pass (all are counted by rule)
 _VERDICTS: dict[str, list[Issue]] = {}
 
 
@@ -85,13 +86,18 @@ def profile(ctx: CheckContext) -> list[Finding]:
         return listed(ctx, [f"{i.location}: {i.message} [{i.rule}]" for i in errors], x, "profile errors")
     profiles = declared_profiles(body)
     entries = len(body.get("entry") or ()) if body.get("resourceType") == "Bundle" else 0
-    warnings = Counter(i.rule for i in issues if i.severity == "warning")
+    warned = [i for i in issues if i.severity == "warning"]
+    warnings = Counter(i.rule for i in warned)
     said = "; ".join(f"{rule} {n}" for rule, n in sorted(warnings.items()))
+    examples = " | ".join(dict.fromkeys(f"{i.location}: {i.message} [{i.rule}]" for i in warned[:SHOWN]))
     return [
         passed(
-            f"{body.get('resourceType')} with {_count(entries, 'entry resource')} conforms to FHIR R4 and to "
-            f"{_count(len(profiles), 'declared profile')} ({', '.join(profiles) or 'none'})"
-            + (f"; {_count(sum(warnings.values()), 'warning')} ({said})" if warnings else ""),
+            safe(
+                ctx,
+                f"{body.get('resourceType')} with {_count(entries, 'entry resource')} conforms to FHIR R4 and to "
+                f"{_count(len(profiles), 'declared profile')} ({', '.join(profiles) or 'none'})"
+                + (f"; {_count(len(warned), 'warning')} ({said}), e.g. {examples}" if warned else ""),
+            ),
             x.id,
         )
     ]
