@@ -114,10 +114,18 @@ def test_no_coding_at_all(bindings: TerminologyBindings) -> None:
     ]
 
 
-def test_a_wrong_display_is_a_warning(bindings: TerminologyBindings) -> None:
-    problems = bindings.judge("required", COLOUR_VS, "Coding", {"system": COLOURS, "code": "red", "display": "Rood"})
-    assert _severities(problems) == [("warning", "terminology.display")]
-    assert "Rood" in problems[0][1]
+def test_any_coding_against_its_code_system(bindings: TerminologyBindings) -> None:
+    """Bound or not: a code the (complete) code system lacks is an error, a wrong display a warning; a code system
+    only a server knows is not judged here (the binding says so where there is one)."""
+    problems = bindings.coding({"system": COLOURS, "code": "red", "display": "Rood"})
+    assert _severities(problems) == [("warning", "terminology.display")] and "Rood" in problems[0][1]
+    problems = bindings.coding({"system": COLOURS, "code": "purple"})
+    assert _severities(problems) == [("error", "terminology.code")] and "purple" in problems[0][1]
+    assert bindings.coding({"system": COLOURS, "code": "blue", "display": "Blue"}) == []
+    assert bindings.coding({"system": SNOMED, "code": "22298006", "display": "anything"}) == []
+    assert bindings.coding({"code": "red"}) == []
+    # the binding check does not repeat the display
+    assert bindings.judge("required", COLOUR_VS, "Coding", {"system": COLOURS, "code": "red", "display": "Rood"}) == []
 
 
 def test_values_that_are_not_coded_are_left_to_the_structure_checks(bindings: TerminologyBindings) -> None:

@@ -26,7 +26,9 @@ CodeableConcept      all codings not-in: as      no coding in, one unknown: warn
 ===================  ==========================  =======================================  ===================
 
 A CodeableConcept under a required binding with no coding at all is an error ("a code from this value set is
-required"), a warning when extensible. A wrong display is a warning (``terminology.display``).
+required"), a warning when extensible. Every Coding, bound or not, is also checked against its code system when a
+package has that whole (:meth:`TerminologyBindings.coding`): an unknown code is an error (``terminology.code``), a
+wrong display a warning (``terminology.display``).
 """
 
 from __future__ import annotations
@@ -66,6 +68,19 @@ class TerminologyBindings:
             return self._concept(value, value_set, strength, rule, bad)
         return []
 
+    def coding(self, value: Any) -> list[Problem]:
+        """Any Coding, bound or not, against its code system when a package has it whole (as HL7 6.0.21 checks):
+        an unknown code is an error, a wrong display a warning."""
+        coding = _coding(value)
+        if coding is None or coding[0] is None:
+            return []
+        system, code, display = coding
+        found = self.terminology.validate_code(system, code, display)
+        problems = _display(found)
+        if found.status == "not-in":
+            problems.append((ERROR, found.reason, "terminology.code"))
+        return problems
+
     def _check(self, value_set: str, system: str | None, code: str, display: str | None) -> Membership:
         """The terminology's answer; by default an "import" not-in (cannot be checked) is what it is: unknown."""
         found = self.terminology.check(value_set, system, code, display)
@@ -76,7 +91,7 @@ class TerminologyBindings:
     def _single(
         self, found: Membership, label: str, value_set: str, strength: str, rule: str, bad: str, *, coded: bool
     ) -> list[Problem]:
-        problems = _display(found)
+        problems: list[Problem] = []  # a wrong display is said by coding(), once per Coding
         if found.status == "not-in":
             reason = f" ({found.reason})" if found.reason else ""
             problems.append((bad, f"{label} is not in the value set {value_set} ({strength}){reason}", rule))
@@ -96,7 +111,7 @@ class TerminologyBindings:
         if not codings:
             return [(bad, f"no code given, and a code from the value set {value_set} is {strength}", rule)]
         answers = [self._check(value_set, system, code, display) for system, code, display in codings]
-        problems = [p for found in answers for p in _display(found)]
+        problems: list[Problem] = []
         if any(found.status == "in" for found in answers):
             return problems
         labels = ", ".join(_label(system, code) for system, code, _ in codings)

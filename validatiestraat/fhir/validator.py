@@ -51,6 +51,10 @@ class Bindings(Protocol):
         """(severity, message, rule) for each problem of ``value`` (a code, Coding, CodeableConcept, Quantity...)."""
         ...
 
+    def coding(self, value: Any) -> list[tuple[str, str, str]]:
+        """The problems of a Coding against its own code system (unknown code, wrong display), bound or not."""
+        ...
+
 
 class InvariantEvaluator(Protocol):
     def judge(
@@ -375,6 +379,9 @@ class Validator:
             return
         self._fixed_pattern(run, elem, value, loc)
         self._binding(run, elem, code, value, loc)
+        if code == "Coding" and run.base_pass and self.bindings is not None:
+            for severity, message, rule in self.bindings.coding(value):
+                run.add(severity, loc, message, rule)
         self._complex(run, value, elem, tree, loc, res, code)
         self._invariants(run, elem, value, code, loc, res)
         if code == "Reference":
