@@ -239,7 +239,7 @@ def _other_json_type(rng: random.Random, v: Any) -> Any:
         return rng.choice([str(v).lower(), int(v)])
     if isinstance(v, int | float):
         return rng.choice([str(v), True])
-    if re.fullmatch(r"-?\d+(\.\d+)?", v):
+    if re.fullmatch(r"-?(0|[1-9]\d*)(\.\d+)?", v):  # a JSON number (leading zeros are not)
         return json.loads(v)
     return rng.choice([1, True, False])
 

@@ -13,8 +13,9 @@ differentials only, so every Nictiz snapshot in it is made by validatiestraat.fh
   extensions), and the extension definitions of the other packages, each with a snapshot (taken from the package,
   or generated from the differential) cut down to what validation reads: ids, paths, cardinality, types, fixed and
   pattern values, bindings, constraints, slicing;
-- every ValueSet bound (required or extensible) by one of them, the value sets those import, and the CodeSystems
-  they draw on (narratives left out);
+- every ValueSet bound (required or extensible) by one of them, the value sets those import, the CodeSystems
+  they draw on, and every CodeSystem a package has whole (content complete or fragment: any Coding of it is
+  checked); narratives left out;
 - a manifest: each source package's id, version, licence and the SHA-256 of its folder.
 
 All these packages are CC0 (HL7 and Nictiz publish them under CC0-1.0).
@@ -36,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from validatiestraat.fhir.defaults import DEFAULT_ROOTS  # noqa: E402
 from validatiestraat.fhir.packages import ASTS, PackageSet, search_dirs, sha256_of  # noqa: E402
 
+USABLE = ("complete", "fragment")
 BEST_PRACTICE = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
 FHIR_TYPE = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 OUT = ROOT / "validatiestraat" / "fhir" / "bundled" / "packages.zip"
@@ -141,6 +143,8 @@ def main() -> None:
             b = e.get("binding") or {}
             if b.get("strength") in ("required", "extensible") and isinstance(b.get("valueSet"), str):
                 bound.add(b["valueSet"].split("|", 1)[0])
+    # and every code system a package has whole: any Coding of it is checked, bound or not (as HL7 6.0.21 does)
+    bound.update(u for u in packages.urls("CodeSystem") if (packages.get(u) or {}).get("content") in USABLE)
     queue = sorted(bound)
     seen: set[str] = set()
     while queue:

@@ -123,12 +123,31 @@ def test_any_coding_against_its_code_system(bindings: TerminologyBindings) -> No
     assert _severities(problems) == [("error", "terminology.code")] and "purple" in problems[0][1]
     assert bindings.coding({"system": COLOURS, "code": "blue", "display": "Blue"}) == []
     assert bindings.coding({"system": SNOMED, "code": "22298006", "display": "anything"}) == []
-    assert bindings.coding({"code": "red"}) == []
+    assert _severities(bindings.coding({"code": "red"})) == [("warning", "terminology.system")]
     # the binding check does not repeat the display
     assert bindings.judge("required", COLOUR_VS, "Coding", {"system": COLOURS, "code": "red", "display": "Rood"}) == []
 
 
+def test_codings_without_a_system_or_a_code(bindings: TerminologyBindings) -> None:
+    """As HL7 6.0.21 judges them: a code without a system is in no value set; a system without a code is not in one
+    that can be checked, and undecided (a warning) when its code system needs a server."""
+    assert _severities(bindings.judge("required", COLOUR_VS, "Coding", {"code": "red"})) == [
+        ("error", "binding.required")
+    ]
+    concept = {"coding": [{"code": "red"}]}
+    assert _severities(bindings.judge("required", COLOUR_VS, "CodeableConcept", concept)) == [
+        ("error", "binding.required")
+    ]
+    assert _severities(bindings.judge("required", COLOUR_VS, "Coding", {"system": COLOURS})) == [
+        ("error", "binding.required")
+    ]
+    concept = {"coding": [{"system": SNOMED, "display": "a finding"}]}
+    assert _severities(bindings.judge("required", FINDINGS_VS, "CodeableConcept", concept)) == [
+        ("warning", "binding.required")
+    ]
+
+
 def test_values_that_are_not_coded_are_left_to_the_structure_checks(bindings: TerminologyBindings) -> None:
     assert bindings.judge("required", COLOUR_VS, "code", 42) == []
-    assert bindings.judge("required", COLOUR_VS, "Coding", {"system": COLOURS}) == []
+    assert bindings.judge("required", COLOUR_VS, "Coding", {"display": "Red"}) == []
     assert bindings.judge("required", COLOUR_VS, "Identifier", {"value": "x"}) == []

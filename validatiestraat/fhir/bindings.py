@@ -62,7 +62,7 @@ class TerminologyBindings:
             if coding is None:
                 return []
             system, code, display = coding
-            found = self._check(value_set, system, code, display)
+            found = self._check(value_set, system, code, display) if system else _NO_SYSTEM
             return self._single(found, _label(system, code), value_set, strength, rule, bad, coded=True)
         if type_code == "CodeableConcept" and isinstance(value, dict):
             return self._concept(value, value_set, strength, rule, bad)
@@ -72,9 +72,11 @@ class TerminologyBindings:
         """Any Coding, bound or not, against its code system when a package has it whole (as HL7 6.0.21 checks):
         an unknown code is an error, a wrong display a warning."""
         coding = _coding(value)
-        if coding is None or coding[0] is None:
+        if coding is None or not coding[1]:
             return []
         system, code, display = coding
+        if system is None:
+            return [(WARNING, f"the code '{code}' has no system, so no defined meaning", "terminology.system")]
         found = self.terminology.validate_code(system, code, display)
         problems = _display(found)
         if found.status == "not-in":
@@ -110,7 +112,9 @@ class TerminologyBindings:
         codings = [c for c in (_coding(c) for c in value.get("coding") or ()) if c is not None]
         if not codings:
             return [(bad, f"no code given, and a code from the value set {value_set} is {strength}", rule)]
-        answers = [self._check(value_set, system, code, display) for system, code, display in codings]
+        answers = [
+            self._check(value_set, system, code, display) if system else _NO_SYSTEM for system, code, display in codings
+        ]
         problems: list[Problem] = []
         if any(found.status == "in" for found in answers):
             return problems
@@ -130,11 +134,19 @@ class TerminologyBindings:
 
 
 def _coding(value: Any) -> tuple[str | None, str, str | None] | None:
-    if not isinstance(value, dict) or not isinstance(value.get("code"), str):
+    """(system, code, display) of a Coding or Quantity; code "" when it names a system but no code (a code system
+    that can be checked has no such code; one that cannot stays undecided, as HL7 6.0.21 has it)."""
+    if not isinstance(value, dict):
         return None
-    system = value.get("system")
+    system = value.get("system") if isinstance(value.get("system"), str) else None
+    code = value.get("code") if isinstance(value.get("code"), str) else ("" if system else None)
+    if code is None:
+        return None
     display = None if "unit" in value else value.get("display")  # a Quantity's unit is free text, not a display
-    return (system if isinstance(system, str) else None, value["code"], display if isinstance(display, str) else None)
+    return system, code, display if isinstance(display, str) else None
+
+
+_NO_SYSTEM = Membership("not-in", "a code with no system has no defined meaning")
 
 
 def _display(found: Membership) -> list[Problem]:

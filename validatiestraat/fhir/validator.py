@@ -294,8 +294,16 @@ class Validator:
                 run.add(ERROR, f"{loc}.{key}", f"{key!r} must be a single value, not an array", "structure.json")
             elif child.base_max != 1 and not many:
                 run.add(ERROR, f"{loc}.{key}", f"{key!r} must be an array", "structure.json")
-        if many and not value and run.base_pass:
-            run.add(WARNING, f"{loc}.{key}", f"{key!r}: an empty array (leave the element out)", "structure.json")
+        if many and not value and run.base_pass:  # HL7 6.0.21: an error for objects, nothing for primitives
+            if holder or is_primitive(code):
+                run.add(WARNING, f"{loc}.{key}", f"{key!r}: an empty array (leave the element out)", "structure.json")
+            else:
+                run.add(
+                    ERROR,
+                    f"{loc}.{key}",
+                    f"{key!r}: an array cannot be empty (leave the element out)",
+                    "structure.json",
+                )
         items = value if many else [value]
         if holder:
             # extensions of primitives: pair with the values (same positions), or stand alone
@@ -471,6 +479,8 @@ class Validator:
             if outcome is True:
                 continue
             rule = f"invariant:{c.key}"
+            if outcome is False and c.key == "ele-1" and value.__class__ is dict and [] in value.values():
+                continue  # HL7 6.0.21 counts an empty array as content (the array itself is reported above)
             if outcome is False:
                 severity = ERROR if c.severity == "error" else WARNING
                 run.add(severity, loc, f"constraint failed: {c.key}: {c.human}{_src(run)}", rule)
@@ -481,8 +491,8 @@ class Validator:
         ref = value.get("reference")
         declared = value.get("type")
         type_ref = elem.type_of("Reference")
-        if type_ref is None or not type_ref.target_profiles:
-            return
+        if type_ref is None or not type_ref.target_profiles or not isinstance(ref, str):
+            return  # a logical reference (identifier only) is not checked against the targets, as HL7 6.0.21 does
         target = _resolve(run, ref, res) if isinstance(ref, str) else None
         m = _REF.match(ref) if isinstance(ref, str) else None
         rtype = target.get("resourceType") if target is not None else (m["type"] if m else None)
