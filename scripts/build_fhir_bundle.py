@@ -6,8 +6,8 @@ Loads the default package set of the validator (validatiestraat.fhir.defaults.DE
 nl-core, zib2020 and R4 core, plus hl7.terminology and hl7.fhir.uv.extensions) from the package caches (the
 ``--packages`` folders first; the committed bundle is made from ../shared/fhir-packages, whose Nictiz packages carry
 differentials only, so every Nictiz snapshot in it is made by validatiestraat.fhir.snapshot), and writes
-``validatiestraat/fhir/bundled/packages.zip`` (one compressed JSON member per resource, read on demand, and an
-``index.json`` of canonical URLs):
+``validatiestraat/fhir/bundled/packages.bin`` (a compressed index of canonical URLs, then each resource compressed
+on its own and read on demand; see ``packages.BundledPackages``):
 
 - every StructureDefinition of the Nictiz packages and every R4 core StructureDefinition (resources, datatypes,
   extensions), and the extension definitions of the other packages, each with a snapshot (taken from the package,
@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from validatiestraat.fhir.defaults import DEFAULT_ROOTS  # noqa: E402
-from validatiestraat.fhir.packages import ASTS, PackageSet, search_dirs, sha256_of  # noqa: E402
+from validatiestraat.fhir.packages import BUNDLE, PackageSet, search_dirs, sha256_of, write_bundle  # noqa: E402
 
 USABLE = ("complete", "fragment")
 BEST_PRACTICE = "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice"
 FHIR_TYPE = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
-OUT = ROOT / "validatiestraat" / "fhir" / "bundled" / "packages.zip"
+OUT = BUNDLE
 ELEMENT_KEYS = ("id", "path", "sliceName", "min", "max", "type", "binding", "slicing", "contentReference")
 
 
@@ -172,25 +170,13 @@ def main() -> None:
         for p in packages.packages
     ]
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    index = {}
-    size = 0
-    with zipfile.ZipFile(OUT, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        for n, (url, r) in enumerate(sorted(resources.items())):
-            member = f"r/{n:05d}.json"
-            raw = json.dumps(r, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
-            size += len(raw)
-            z.writestr(zipfile.ZipInfo(member, date_time=(2020, 1, 1, 0, 0, 0)), raw, zipfile.ZIP_DEFLATED, 9)
-            index[url] = {"member": member, "resourceType": r["resourceType"], "version": r.get("version")}
-        head = json.dumps({"packages": manifest, "index": index}, sort_keys=True, indent=0).encode("utf-8")
-        z.writestr(zipfile.ZipInfo("index.json", date_time=(2020, 1, 1, 0, 0, 0)), head, zipfile.ZIP_DEFLATED, 9)
-        asts = json.dumps(parsed_constraints(resources.values()), sort_keys=True, separators=(",", ":"))
-        z.writestr(zipfile.ZipInfo(ASTS, date_time=(2020, 1, 1, 0, 0, 0)), asts.encode(), zipfile.ZIP_DEFLATED, 9)
+    size = write_bundle(OUT, manifest, resources, parsed_constraints(resources.values()))
     kinds: dict[str, int] = {}
     for r in resources.values():
         kinds[r["resourceType"]] = kinds.get(r["resourceType"], 0) + 1
     print(
         f"{OUT.relative_to(ROOT)}: {len(resources)} resources {kinds}, {size} bytes of JSON, "
-        f"{OUT.stat().st_size} zipped"
+        f"{OUT.stat().st_size} compressed"
     )
 
 

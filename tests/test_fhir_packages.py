@@ -130,14 +130,18 @@ def test_the_bundled_packages_carry_the_mp9_chain_and_validate_the_projects_data
 
 
 def test_the_bundle_carries_its_constraints_parsed_as_a_fresh_parse_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import version
+
     from validatiestraat.fhir import fhirpath
     from validatiestraat.fhir.packages import BundledPackages
 
-    asts = BundledPackages().parsed_constraints()["asts"]
-    assert len(asts) > 200
-    monkeypatch.setattr(fhirpath, "_PARSED", {})  # parse for real, past the remembered ones and the lru cache
-    for expression in sorted(asts)[::10]:
-        assert fhirpath.parse.__wrapped__(expression) == asts[expression], expression
-    fresh = "name.exists() and name.family.exists() and 1 = 1"  # in no bundled constraint
-    assert fhirpath.remember_parsed({"fhirpathpy": "0.0.0", "asts": {fresh: {"bogus": True}}}) == 0
-    assert fresh not in fhirpath._PARSED
+    bundled = BundledPackages()
+    assert bundled.fhirpathpy == version("fhirpathpy")
+    expressions = sorted(bundled._asts)
+    assert len(expressions) > 200
+    monkeypatch.setattr(fhirpath, "_PARSED", [])  # parse for real, past the remembered ones and the lru cache
+    for expression in expressions[::10]:
+        assert fhirpath.parse.__wrapped__(expression) == bundled.parsed_constraint(expression), expression
+    assert bundled.parsed_constraint("name.exists() and 1 = 1") is None
+    assert not fhirpath.remember_parsed("0.0.0", bundled.parsed_constraint)  # parsed by another fhirpathpy
+    assert fhirpath._PARSED == []

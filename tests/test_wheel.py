@@ -49,6 +49,7 @@ def test_wheel_holds_the_data_and_front_ends(unpacked: Path) -> None:
         "fixtures/scenarios/dva/20-protocol.json",
         "fixtures/requirements/mp9.json",
         "validatiestraat/medmij/xsd",
+        "validatiestraat/fhir/bundled/packages.bin",
         "mock_providers/faults.py",
         "suites/dva",
         "features/dva",

@@ -47,7 +47,7 @@ def plugins(packages: PackageSet, *, hl7_offline: bool = False) -> tuple[Termino
     terminology = Terminology(packages.get)
     if isinstance(packages, BundledPackages) or BUNDLE.is_file():  # the default constraints, parsed at build time
         bundled = packages if isinstance(packages, BundledPackages) else BundledPackages()
-        remember_parsed(bundled.parsed_constraints())
+        remember_parsed(bundled.fhirpathpy, bundled.parsed_constraint)
 
     def member_of(value_set: str, value: Any) -> bool | None:
         codes = value.get("coding") if isinstance(value, dict) and "coding" in value else [value]

@@ -151,29 +151,29 @@ def _function_names(tree: Any, found: set[str]) -> set[str]:
     return found
 
 
-_PARSED: dict[str, dict[str, Any]] = {}
+_PARSED: list[Callable[[str], dict[str, Any] | None]] = []
 
 
-def remember_parsed(parsed: Mapping[str, Any]) -> int:
-    """Take ASTs parsed earlier (``{"fhirpathpy": version, "asts": {expression: AST}}``, what the bundled packages
-    carry), when they were parsed by the fhirpathpy installed here; :func:`parse` then returns them as they are.
-    Returns how many were taken."""
-    from importlib.metadata import version
+def remember_parsed(version: str | None, lookup: Callable[[str], dict[str, Any] | None]) -> bool:
+    """Take ASTs parsed earlier (what the bundled packages carry: ``lookup(expression)`` gives one or None) when
+    they were parsed by the fhirpathpy installed here (``version``); :func:`parse` then returns them as they are.
+    Returns whether they were taken."""
+    from importlib.metadata import version as installed
 
-    asts = parsed.get("asts")
-    if parsed.get("fhirpathpy") != version("fhirpathpy") or not isinstance(asts, dict):
-        return 0
-    _PARSED.update(asts)
-    return len(asts)
+    if version != installed("fhirpathpy"):
+        return False
+    _PARSED.append(lookup)
+    return True
 
 
 @lru_cache(maxsize=4096)
 def parse(expression: str) -> dict[str, Any]:
     """fhirpathpy's AST of ``expression``. Raises :class:`InvariantSyntaxError` on a syntax error, on text after
     the expression, and on a function nobody implements (fhirpathpy's own parse lets all three pass)."""
-    known = _PARSED.get(expression)
-    if known is not None:
-        return known
+    for lookup in _PARSED:
+        known = lookup(expression)
+        if known is not None:
+            return known
     listener = _RaisingListener()
     lexer = FHIRPathLexer(InputStream(expression))
     lexer.removeErrorListeners()

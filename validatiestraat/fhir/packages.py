@@ -24,6 +24,7 @@ import re
 import shutil
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,29 +302,63 @@ def tarball_of(package: Package) -> bytes:
 
 # --------------------------------------------------------------------------- what the wheel carries
 
-BUNDLE = Path(__file__).with_name("bundled") / "packages.zip"
-#: the bundle's member with the parsed FHIRPath of its constraints (see scripts/build_fhir_bundle.py)
-ASTS = "fhirpath-asts.json"
+BUNDLE = Path(__file__).with_name("bundled") / "packages.bin"
+#: the first bytes of a bundle; then the length of its compressed index (8 bytes, big-endian), the index, the data
+MAGIC = b"VSFHIRB1"
+
+
+def write_bundle(path: Path, manifest: list[dict[str, Any]], resources: dict[str, Any], asts: dict[str, Any]) -> int:
+    """Write the compact form (see :class:`BundledPackages`); returns the bytes of JSON it holds."""
+    data = bytearray()
+    raw_size = 0
+
+    def put(obj: Any) -> list[int]:
+        nonlocal raw_size
+        raw = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        raw_size += len(raw)
+        packed = zlib.compress(raw, 9)
+        data.extend(packed)
+        return [len(data) - len(packed), len(packed)]
+
+    index = {url: [*put(r), r["resourceType"], r.get("version")] for url, r in sorted(resources.items())}
+    parsed = {expression: put(ast) for expression, ast in sorted(asts.get("asts", {}).items())}
+    head = {"packages": manifest, "index": index, "fhirpathpy": asts.get("fhirpathpy"), "asts": parsed}
+    packed_head = zlib.compress(json.dumps(head, sort_keys=True, separators=(",", ":")).encode("utf-8"), 9)
+    path.write_bytes(MAGIC + len(packed_head).to_bytes(8, "big") + packed_head + bytes(data))
+    return raw_size
 
 
 class BundledPackages(PackageSet):
     """The compact form of the default packages that the wheel carries (``scripts/build_fhir_bundle.py``): the
-    StructureDefinitions (snapshots cut to what validation reads) and the terminology they bind, one zip member
-    per resource, read when first asked for."""
+    StructureDefinitions (snapshots cut to what validation reads), the terminology, and the parsed FHIRPath of the
+    constraints. One file: a compressed index of canonical URLs, then each resource compressed on its own, read
+    (and cached) when first asked for, so a cold start reads only the index and what it validates."""
 
     def __init__(self, path: Path = BUNDLE) -> None:
-        import zipfile
-
         try:
-            self._zip = zipfile.ZipFile(path)
-            head = json.loads(self._zip.read("index.json"))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            with open(path, "rb") as f:
+                if f.read(len(MAGIC)) != MAGIC:
+                    raise ValueError("not a validatiestraat package bundle")
+                size = int.from_bytes(f.read(8), "big")
+                head = json.loads(zlib.decompress(f.read(size)))
+        except (OSError, ValueError, zlib.error) as exc:
             raise PackageError(f"the bundled packages ({path}) cannot be read: {exc}") from exc
         self.packages = [Package(p["id"], p["version"], path, p) for p in head["packages"]]
         self.missing = []
-        self._index: dict[str, dict[str, Any]] = head["index"]
-        self._versions = {f"{u}|{r['version']}": u for u, r in self._index.items() if r.get("version")}
+        self._path = path
+        self._start = len(MAGIC) + 8 + size
+        self._file: Any = None
+        self._index: dict[str, list[Any]] = head["index"]  # url -> [offset, length, resourceType, version]
+        self._asts: dict[str, list[int]] = head.get("asts") or {}
+        self.fhirpathpy: str | None = head.get("fhirpathpy")
+        self._versions = {f"{u}|{r[3]}": u for u, r in self._index.items() if r[3]}
         self._cache: dict[str, dict[str, Any]] = {}
+
+    def _read(self, offset: int, length: int) -> Any:
+        if self._file is None:
+            self._file = open(self._path, "rb")  # noqa: SIM115 -- kept open for the life of the package set
+        self._file.seek(self._start + offset)
+        return json.loads(zlib.decompress(self._file.read(length)))
 
     def get(self, url: str) -> dict[str, Any] | None:
         url = self._versions.get(url, url.split("|", 1)[0])
@@ -331,18 +366,17 @@ class BundledPackages(PackageSet):
             row = self._index.get(url)
             if row is None:
                 return None
-            self._cache[url] = json.loads(self._zip.read(row["member"]))
+            self._cache[url] = self._read(row[0], row[1])
         return self._cache[url]
 
     def source(self, url: str) -> Package | None:
         return self.packages[0] if url.split("|", 1)[0] in self._index and self.packages else None
 
-    def parsed_constraints(self) -> dict[str, Any]:
-        """``{"fhirpathpy": version, "asts": {expression: AST}}`` as the build script parsed them ({} when absent)."""
-        try:
-            return json.loads(self._zip.read(ASTS))  # type: ignore[no-any-return]
-        except (KeyError, ValueError):
-            return {}
+    def parsed_constraint(self, expression: str) -> dict[str, Any] | None:
+        """The AST the build script parsed for this (fixed) constraint expression, with fhirpathpy
+        :attr:`fhirpathpy`; None when the bundle has none."""
+        row = self._asts.get(expression)
+        return self._read(row[0], row[1]) if row is not None else None
 
     def urls(self, resource_type: str | None = None) -> list[str]:
-        return sorted(u for u, r in self._index.items() if resource_type is None or r["resourceType"] == resource_type)
+        return sorted(u for u, r in self._index.items() if resource_type is None or r[2] == resource_type)
