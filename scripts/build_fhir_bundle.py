@@ -77,7 +77,10 @@ def slim_element(e: dict[str, Any]) -> dict[str, Any]:
 
 
 def slim_sd(sd: dict[str, Any]) -> dict[str, Any]:
-    keep = ("resourceType", "id", "url", "version", "name", "type", "kind", "abstract", "derivation", "baseDefinition")
+    keep = (
+        "resourceType", "id", "url", "version", "name", "type", "kind", "abstract", "derivation", "baseDefinition",
+        "context",  # where an extension may be used
+    )  # fmt: skip
     out = {k: sd[k] for k in keep if k in sd}
     out["snapshot"] = {"element": [slim_element(e) for e in sd["snapshot"]["element"]]}
     return out

@@ -100,6 +100,7 @@ class Tree:
     derivation: str | None
     root: Element
     by_id: dict[str, Element]
+    contexts: tuple[tuple[str, str], ...] = ()  # an extension's (type, expression): where it may be used
 
     @property
     def is_core(self) -> bool:
@@ -212,6 +213,11 @@ def compile_tree(sd: dict[str, Any]) -> Tree:
         derivation=sd.get("derivation"),
         root=root,
         by_id=by_id,
+        contexts=tuple(
+            (str(c.get("type")), str(c.get("expression")))
+            for c in sd.get("context") or ()
+            if isinstance(c, dict) and isinstance(c.get("expression"), str)
+        ),
     )
 
 

@@ -29,6 +29,7 @@ from validatiestraat.fhir.profiles import CORE, Element, Profiles, Tree, TypeRef
 ERROR, WARNING, INFORMATION = "error", "warning", "information"
 MAX_BYTES = 20 * 1024 * 1024
 _ID = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")  # R4 Resource.id is typed string; the id rule holds all the same
+_IN_EXTENSION = re.compile(r"[xX]tension\[\d+\]\.(?:modifierE|e)xtension\[\d+\]$")
 _EXAMPLE_URL = re.compile(r"^https?://(?:[^/]*\.)?example\.(?:org|com|net)(?:[:/]|$)")
 _REF = re.compile(r"^(?:(?P<base>.*)/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-\.]{1,64})(?:/_history/.*)?$")
 
@@ -543,6 +544,10 @@ class Validator:
         if not isinstance(url, str) or not url:
             run.add(ERROR, loc, "an extension must have a url", "extension.url")
             return
+        if ":" not in url:  # a relative url names a part of a complex extension: its definition judges it
+            if not _IN_EXTENSION.search(loc):
+                run.add(ERROR, f"{loc}.url", f"an extension url must be absolute ({url!r})", "extension.url")
+            return
         if _EXAMPLE_URL.match(url):
             run.add(ERROR, f"{loc}.url", f"an example URL is not an extension's identity ({url})", "extension.url")
         tree = self.profiles.tree(url)
@@ -557,10 +562,57 @@ class Validator:
         if tree.type != "Extension":
             run.add(ERROR, loc, f"{url} is not an extension definition", "extension.url")
             return
+        if tree.contexts:
+            stack = self._element_stack(loc)
+            if stack is not None and not _context_allows(tree.contexts, stack):
+                allowed = ", ".join(f"{t}:{e}" for t, e in tree.contexts)
+                host = loc.rsplit(".", 1)[0]
+                run.add(
+                    ERROR,
+                    host,
+                    f"the extension {url} is not allowed here (allowed: {allowed}; this element is "
+                    f"[{', '.join(stack)}])",
+                    "extension.context",
+                )
         saved = run.base_pass, run.profile
         run.base_pass, run.profile = False, tree
         self._complex(run, ext, tree.root, tree, loc, res, "Extension")
         run.base_pass, run.profile = saved
+
+    def _element_stack(self, loc: str) -> list[str] | None:
+        """What the element holding the extension at ``loc`` is, as extension contexts name it (HL7's "this element
+        is"): its path from the resource, its path inside the innermost datatype, its type -- ``Patient.name.family,
+        HumanName.family, string``. None when it cannot be told (an extension on an extension; an unknown path)."""
+        path = re.sub(r"\[\d+\]", "", loc)
+        if ".ofType(" in path:
+            _, _, tail = path.rpartition(".ofType(")
+            rt, _, rest = tail.partition(")")
+            path = rt + rest
+        steps = path.split(".")[:-1]  # without the final extension/modifierExtension
+        if not steps or steps[-1] in ("extension", "modifierExtension"):
+            return None
+        tree = self.profiles.core(steps[0])
+        if tree is None:
+            return None
+        if len(steps) == 1:
+            return [steps[0]]
+        elem, owner, names, inner, code = tree.root, tree, [steps[0]], [], ""
+        for step in steps[1:]:
+            children, into = self._children_for(elem, owner, elem.types[0] if elem.types else None)
+            child, code = _child(children, step)
+            if child is None:
+                return None
+            names.append(child.name)
+            if into is not owner and into.kind != "resource":  # into a datatype: its own path starts here
+                inner = [into.type]
+            if inner:
+                inner.append(child.name)
+            elem, owner = child, into
+        stack = [".".join(names)]
+        if inner:
+            stack.append(".".join(inner))
+        stack.append(code)
+        return stack
 
     # ------------------------------------------------------------------ slicing
 
@@ -749,6 +801,22 @@ def _src(run: _Run) -> str:
     if tree is None or tree.is_core or run.base_pass:
         return ""
     return f" (from {tree.url})"
+
+
+_QUANTITIES = {"Age", "Count", "Distance", "Duration", "MoneyQuantity", "SimpleQuantity"}
+
+
+def _context_allows(contexts: tuple[tuple[str, str], ...], stack: list[str]) -> bool:
+    """Whether an extension with these contexts may stand on the element ``stack`` describes. Contexts of kinds
+    other than "element" (another extension, a FHIRPath expression) are not judged here: they allow."""
+    kinds = set(stack)
+    if len(stack) == 1:
+        kinds |= {"Resource", "DomainResource"}
+    if stack[-1] in _QUANTITIES:
+        kinds.add("Quantity")
+    kinds.add("BackboneElement" if stack[-1] in ("BackboneElement", "") else "Element")
+    kinds.add("Element")
+    return any(kind != "element" or expression in kinds for kind, expression in contexts)
 
 
 def _fixed_url(e: Element) -> str | None:
