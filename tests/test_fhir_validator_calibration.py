@@ -20,6 +20,13 @@ def validator() -> Validator:
     return Validator(packages, bindings=bindings, invariants=invariants)
 
 
+ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+MARITAL = "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"
+ADDRESS_LINE_EXT = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-buildingNumberSuffix"
+BODY_POSITION = "http://hl7.org/fhir/StructureDefinition/observation-bodyPosition"
+NATIONALITY = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
+
+
 def patient(**extra: Any) -> dict[str, Any]:
     return {"resourceType": "Patient", "id": "p1", **extra}
 
@@ -56,6 +63,51 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [("type.primitive", "Patient.extension[0].url"), ("extension.unknown", "Patient.extension[0]")],
     ),
     ("a resource id with a space", patient(id="p 1", active=True), [("type.primitive", "Patient.id")]),
+    (
+        "an unknown code of a complete code system, no binding",
+        patient(meta={"tag": [{"system": ACT_REASON, "code": "BOGUSCODE"}]}),
+        [("terminology.code", "Patient.meta.tag[0]")],
+    ),
+    (
+        "a wrong display (a warning only)",
+        patient(meta={"tag": [{"system": ACT_REASON, "code": "HTEST", "display": "Not the display"}]}),
+        [],
+    ),
+    (
+        "an unknown code under an extensible binding",
+        patient(maritalStatus={"coding": [{"system": MARITAL, "code": "ZZ"}]}),
+        [("terminology.code", "Patient.maritalStatus.coding[0]")],
+    ),
+    (
+        "an extension outside its context (an element)",
+        patient(name=[{"family": "Jansen", "_family": {"extension": ext(ADDRESS_LINE_EXT)}}]),
+        [("extension.context", "Patient.name[0].family")],
+    ),
+    (
+        "an extension in its context",
+        patient(address=[{"line": ["Straat 1"], "_line": [{"extension": ext(ADDRESS_LINE_EXT)}]}]),
+        [],
+    ),
+    (
+        "an extension outside its context (a resource)",
+        patient(extension=[{"url": BODY_POSITION, "valueCodeableConcept": {"text": "x"}}]),
+        [("extension.context", "Patient")],
+    ),
+    (
+        "a relative extension url at the top",
+        patient(extension=ext("code")),
+        [("extension.url", "Patient.extension[0].url")],
+    ),
+    (
+        "a complex extension and its parts",
+        patient(extension=[{"url": NATIONALITY, "extension": [{"url": "code", "valueCodeableConcept": {"text": "x"}}]}]),
+        [],
+    ),
+    (
+        "a part of a complex extension with the wrong type",
+        patient(extension=[{"url": NATIONALITY, "extension": [{"url": "code", "valueString": "NL"}]}]),
+        [("type.not-allowed", "Patient.extension[0].extension[0].valueString")],
+    ),
     ("an empty array (HL7 passes it; a warning here)", patient(name=[{"family": "X", "given": []}]), []),
 ]
 
