@@ -25,6 +25,7 @@ MARITAL = "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"
 ADDRESS_LINE_EXT = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-buildingNumberSuffix"
 BODY_POSITION = "http://hl7.org/fhir/StructureDefinition/observation-bodyPosition"
 NATIONALITY = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
+CONCEPT = {"text": "NL"}
 
 
 def patient(**extra: Any) -> dict[str, Any]:
@@ -100,7 +101,7 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
     ),
     (
         "a complex extension and its parts",
-        patient(extension=[{"url": NATIONALITY, "extension": [{"url": "code", "valueCodeableConcept": {"text": "x"}}]}]),
+        patient(extension=[{"url": NATIONALITY, "extension": [{"url": "code", "valueCodeableConcept": CONCEPT}]}]),
         [],
     ),
     (
