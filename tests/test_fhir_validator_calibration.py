@@ -113,6 +113,28 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
 ]
 
 
+def bundle(kind: str, resource: dict[str, Any], **entry: Any) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "id": "b1", "type": kind, "entry": [{"resource": resource, **entry}]}
+
+
+POST = {"request": {"method": "POST", "url": "Patient"}}
+REFERRING = patient(generalPractitioner=[{"reference": "Practitioner/pr1"}])
+CASES += [
+    (
+        "a searchset entry without fullUrl",
+        bundle("searchset", patient(), search={"mode": "match"}),
+        [("bundle.full-url", "Bundle.entry[0]")],
+    ),
+    ("a collection entry without fullUrl", bundle("collection", patient()), [("bundle.full-url", "Bundle.entry[0]")]),
+    ("a transaction entry without fullUrl that refers to nothing", bundle("transaction", patient(), **POST), []),
+    (
+        "a transaction entry without fullUrl that refers to others",
+        bundle("transaction", REFERRING, **POST),
+        [("bundle.full-url", "Bundle.entry[0]")],
+    ),
+]
+
+
 @pytest.mark.parametrize(("what", "resource", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_errors_as_hl7_reports_them(what: str, resource: dict[str, Any], expected: list[tuple[str, str]]) -> None:
     issues = validator().validate(resource)

@@ -156,6 +156,8 @@ class Validator:
         saved = run.base_pass, run.profile
         run.base_pass, run.profile = True, base
         self._complex(run, res, base.root, base, loc, res, base.type)
+        if rt == "Bundle":
+            _full_urls(run, res, loc)
         meta = res.get("meta")
         declared = meta.get("profile") if isinstance(meta, dict) else None
         urls = [u for u in (declared if isinstance(declared, list) else []) if isinstance(u, str)] + asked
@@ -801,6 +803,40 @@ def _src(run: _Run) -> str:
     if tree is None or tree.is_core or run.base_pass:
         return ""
     return f" (from {tree.url})"
+
+
+_REQUESTS = ("transaction", "batch", "transaction-response", "batch-response")
+
+
+def _full_urls(run: _Run, bundle: dict[str, Any], loc: str) -> None:
+    """Every entry's identity, as HL7 6.0.21 requires it: a fullUrl on each entry with a resource, except in
+    transactions and batches, where an entry needs one only when its resource refers to others (they are resolved
+    relative to it)."""
+    requests = bundle.get("type") in _REQUESTS
+    for i, entry in enumerate(bundle.get("entry") or ()):
+        if not isinstance(entry, dict) or "fullUrl" in entry or not isinstance(entry.get("resource"), dict):
+            continue
+        if not requests:
+            message = (
+                "except for transactions and batches, each entry in a Bundle must have a fullUrl, the identity of "
+                "its resource"
+            )
+        elif _refers(entry["resource"]):
+            message = "Bundle entry missing fullUrl: its resource refers to others, resolved relative to it"
+        else:
+            continue
+        run.add(ERROR, f"{loc}.entry[{i}]", message, "bundle.full-url")
+
+
+def _refers(value: Any) -> bool:
+    if isinstance(value, dict):
+        ref = value.get("reference")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            return True
+        return any(_refers(v) for k, v in value.items() if k != "contained")
+    if isinstance(value, list):
+        return any(_refers(v) for v in value)
+    return False
 
 
 _QUANTITIES = {"Age", "Count", "Distance", "Duration", "MoneyQuantity", "SimpleQuantity"}
