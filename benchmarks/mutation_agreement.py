@@ -346,7 +346,16 @@ def main() -> int:
     ap.add_argument("--reuse-hl7", action="store_true", help="read the HL7 verdicts from benchmarks/.cache")
     ap.add_argument("--keep", type=Path, help="write the mutants to this folder (kept) instead of a temporary one")
     ap.add_argument("--json", type=Path, dest="json_out", help="also write everything to this JSON file")
+    ap.add_argument(
+        "--export-verdicts",
+        type=Path,
+        metavar="FILE",
+        help="write HL7's verdict per mutant (with its sha256) for tests/test_fhir_validator_mutants.py; only for "
+        "the project's own originals (no --nictiz: nothing of the Nictiz fixtures may go into the repository)",
+    )
     args = ap.parse_args()
+    if args.export_verdicts and args.nictiz:
+        raise Stop("--export-verdicts is only for the project's own resources (drop --nictiz)")
     kinds = args.kinds.split(",") if args.kinds else None
     if kinds and (bad := [k for k in kinds if k not in _mutate.KINDS]):
         raise Stop(f"unknown mutation kinds: {', '.join(bad)}")
@@ -382,6 +391,26 @@ def main() -> int:
         ours = run_ours(folders)
 
     clean, unclean = originals_report(originals, hl7, ours)
+    if args.export_verdicts:
+        export = {
+            "about": "HL7 validator 6.0.21 (config B, -tx n/a) on mutants of fixtures/mp9, made by "
+            "benchmarks/mutation_agreement.py with this seed and count",
+            "seed": args.seed,
+            "count": args.count,
+            "t_date": T.isoformat(),
+            "originals": {label: cell_word(hl7.get(original_file(label))) for label in sorted(originals)},
+            "mutants": {
+                m.name: {
+                    "sha256": hashlib.sha256(m.text.encode("utf-8")).hexdigest(),
+                    "kind": m.mutation.kind,
+                    "path": m.mutation.path,
+                    "hl7": cell_word(hl7.get(m.name)),
+                }
+                for m in mutants
+            },
+        }
+        args.export_verdicts.write_text(json.dumps(export, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"written: {args.export_verdicts}")
     print(f"\noriginals clean in both validators: {len(clean)} of {len(originals)}")
     for u in unclean:
         print(f"- {u['original']}: HL7 {u['hl7']}, ours {u['ours']}")

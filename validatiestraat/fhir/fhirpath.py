@@ -451,8 +451,8 @@ class Invariants:
         evaluated. ``root`` is the resource being validated (a Bundle for its entries). Pass a primitive's ``_x``
         object as ``holder`` (else a primitive with only extensions fails ele-1) and, for a BackboneElement or
         Element, the element ``path`` (else its children are typed by their names only)."""
-        if focus.__class__ is str and focus and expression == _ELE_1:
-            return True  # ele-1 on a primitive with a value: a third of all evaluations, decided here
+        if focus.__class__ is str and expression == _ELE_1:
+            return True  # ele-1 on a primitive with a value ("" too, for HL7 6.0.21): a third of all evaluations
         try:
             compiled = self.compile(expression, key)
         except InvariantSyntaxError as exc:

@@ -359,11 +359,23 @@ class Validator:
             )
             return
         if is_primitive(code) or code == "xhtml":
-            if value is not None and run.base_pass:
+            if value == "" and isinstance(holder, dict) and holder:  # HL7 6.0.21: no value, only extensions
+                if run.base_pass:
+                    run.add(WARNING, loc, f"{code}: an empty value beside extensions (leave it out)", "type.primitive")
+            elif value is not None and run.base_pass:
                 wrong = problem(code, value)
                 if wrong is not None:
                     run.add(ERROR, loc, f"{code}: {wrong}", "type.primitive")
                     return
+            required = elem.binding is not None and elem.binding[0] == "required" and self.bindings is not None
+            if value is None and holder is not None and required:  # only extensions: the required code is missing
+                assert elem.binding is not None
+                run.add(
+                    ERROR,
+                    loc,
+                    f"no code given, and a code from {elem.binding[1]} is required{_src(run)}",
+                    "binding.required",
+                )
             if holder is not None:
                 if not isinstance(holder, dict):
                     if run.base_pass:
