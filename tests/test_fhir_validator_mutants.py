@@ -70,7 +70,7 @@ def test_the_mutants_are_the_ones_hl7_judged() -> None:
     expected, made, _ = mutants()
     assert {m.name for m in made} == set(expected["mutants"]) and len(made) == expected["count"]
     changed = [m.name for m in made if _sha(m.text) != expected["mutants"][m.name]["sha256"]]
-    assert not changed, f"the generator changed: re-run benchmarks/mutation_agreement.py --export-verdicts ({changed[:3]})"
+    assert not changed, f"the generator changed: re-run mutation_agreement.py --export-verdicts ({changed[:3]})"
 
 
 def test_the_originals_get_hl7s_verdict() -> None:
